@@ -1,0 +1,1 @@
+"""numbagrad.autograd: Tensor, graph engine, differentiable ops."""

@@ -1,0 +1,1 @@
+"""numba kernels: ndarray in, ndarray out."""
