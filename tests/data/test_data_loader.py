@@ -1,6 +1,8 @@
 """DataLoader, samplers, datasets and random_split, as torch.utils.data."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import numbagrad.autograd as ag
 from numbagrad.nn.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
@@ -246,3 +248,22 @@ def test_iterable_dataset():
     assert len(list(DataLoader(Stream(), batch_size=3, drop_last=True))) == 2
     with pytest.raises(ValueError, match="shuffle"):
         DataLoader(Stream(), shuffle=True)
+
+
+@needs_tensor
+@given(n=st.integers(1, 40), bs=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans(), seed=st.integers(0, 2**31))
+def test_loader_property_partition(n, bs, drop_last, shuffle, seed):
+    y = np.arange(n, dtype=np.int64)
+    x = np.stack([y * 2.0, y * 3.0], 1).astype(np.float32)
+    loader = DataLoader(TensorDataset(ag.from_numpy(x), ag.from_numpy(y)), batch_size=bs, shuffle=shuffle,
+                        drop_last=drop_last, generator=ag.Generator().manual_seed(seed))
+    batches = [(arr(xb), arr(yb)) for xb, yb in loader]
+    assert len(batches) == len(loader) == (n // bs if drop_last else -(-n // bs))
+    sizes = [len(b[1]) for b in batches]
+    assert all(s == bs for s in sizes[:-1]) and (not sizes or 0 < sizes[-1] <= bs)
+    seen = np.concatenate([b[1] for b in batches]) if batches else np.zeros(0, np.int64)
+    assert len(set(seen.tolist())) == len(seen) == (n - n % bs if drop_last else n)
+    for xb, yb in batches:
+        np.testing.assert_array_equal(xb[:, 1], yb * 3.0)
+    if not shuffle:
+        np.testing.assert_array_equal(seen, np.arange(len(seen)))
