@@ -1,1 +1,42 @@
-"""numbagrad.autograd: Tensor, graph engine, differentiable ops."""
+"""numbagrad.autograd: tensors, the dynamic graph, differentiable ops, grad modes.
+
+Import it the way PyTorch code imports torch::
+
+    import numbagrad.autograd as torch      # or: import numbagrad.autograd as ag
+    x = torch.randn(3, requires_grad=True)
+    (x * x).sum().backward()
+    x.grad                                  # 2 * x
+"""
+from . import dtypes as _dtypes
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,  # noqa: A004
+                     half, int, int8, int16, int32, int64, long, set_default_dtype, uint8)
+from .engine import backward, grad
+from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
+                        full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                        rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                        zeros, zeros_like)
+from .function import Function, FunctionCtx, Node, once_differentiable
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import (abs, absolute, add, addmm, all, allclose, amax, amin, any, argmax, argmin,  # noqa: A004
+                  argsort, bmm, broadcast_tensors, broadcast_to, cat, ceil, chunk, clamp, clip,
+                  clone, concat, concatenate, cos, count_nonzero, cumsum, div, divide, dot, elu,
+                  eq, equal, erf, exp, expm1, flatten, flip, floor, gather, ge, gelu, greater,
+                  greater_equal, gt, hstack, is_tensor, isclose, isfinite, isinf, isnan, le,
+                  leaky_relu, lerp, less, less_equal, log, log1p, log2, log10, log_softmax,
+                  logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
+                  matmul, max, maximum, mean, min, minimum, mm, mul, multiply, mv, narrow, ne, neg,
+                  negative, nonzero, norm, not_equal, numel, one_hot, outer, permute, pow, prod,
+                  reciprocal, relu, repeat, reshape, round, rsqrt, scatter_add, select, sigmoid,
+                  sign, silu, sin, softmax, softplus, sort, split, sqrt, square, squeeze, stack,
+                  std, std_mean, sub, subtract, sum, t, tan, tanh, topk, transpose, true_divide,
+                  trunc, unbind, unflatten, unsqueeze, var, var_mean, vstack, where)
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
+from .tensor import Size, Tensor
+
+FloatTensor = Tensor  # isinstance checks in ported code
+
+
+def is_floating_point(input):
+    """True if the tensor has a floating dtype."""
+    return input.dtype.kind == "f"

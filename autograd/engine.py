@@ -1,0 +1,393 @@
+"""The backward engine: reverse topological traversal of the graph, without recursion.
+
+1. Count, for every node reachable from the roots, how many edges point at it.
+2. Start from the roots; a node runs once all the gradients flowing into it have arrived
+   (its count drops to zero). Its backward's results are summed into the buffers of the
+   nodes it points to, or accumulated into leaf tensors' `.grad`.
+3. Unless retain_graph is set, each node frees what it saved once it has run.
+
+`grad()` uses the same walk but captures the gradients of the requested inputs instead
+of accumulating into `.grad`, and only runs the nodes that lead to those inputs.
+"""
+import numpy as np
+
+from . import grad_mode
+from .function import Function, Node, anomaly
+from .tensor import Tensor, _wrap
+
+_state = grad_mode.state
+
+
+def _as_grad_tensor(g, out, i, what="grad_output"):
+    """Validate a user-supplied output gradient against its output tensor."""
+    if not isinstance(g, Tensor):
+        arr = np.asarray(g, dtype=out._data.dtype)
+        g = _wrap(arr, False, None, 0, None)
+    if g._data.shape != out._data.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: {what}[{i}] has a shape of {tuple(g._data.shape)} and "
+            f"output[{i}] has a shape of {tuple(out._data.shape)}.")
+    if g._data.dtype != out._data.dtype:
+        g = g.to(out._data.dtype)
+    return g
+
+
+def _root_grads(outputs, grad_outputs, create_graph):
+    grads = []
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: outputs must be Tensors, got {type(t).__name__} at {i}")
+        if not t._rg:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn "
+                f"(shape {tuple(t._data.shape)}); did you compute it under no_grad or forget "
+                "requires_grad=True?")
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; output {i} has "
+                    f"shape {tuple(t._data.shape)}. Pass `gradient=` (a tensor of that shape).")
+            g = _wrap(np.ones(t._data.shape, dtype=t._data.dtype), False, None, 0, None)
+        else:
+            g = _as_grad_tensor(g, t, i)
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaves) into the leaves' `.grad` (torch.autograd.backward)."""
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+    if isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    tensors = tuple(tensors)
+    if grad_tensors is not None:
+        grad_tensors = tuple(grad_tensors)
+        if len(grad_tensors) != len(tensors):
+            raise RuntimeError(f"backward: got {len(grad_tensors)} gradients for "
+                               f"{len(tensors)} tensors")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _root_grads(tensors, grad_tensors, create_graph)
+    targets = None
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        if not inputs:
+            raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
+        targets = inputs
+    captured = _run(tensors, grads, retain_graph, create_graph, targets, accumulate=True)
+    if targets is not None:
+        for t, g in zip(targets, captured):  # non-leaf inputs get .grad too, as in PyTorch
+            if t._fn is not None and g is not None:
+                g = g if create_graph else _wrap(np.array(g._data), False, None, 0, None)
+                t._grad = g if t._grad is None else t._grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching `.grad` (torch.autograd.grad)."""
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True is not supported by numbagrad")
+    single_out = isinstance(outputs, Tensor)
+    outputs = (outputs,) if single_out else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is not None:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
+                               "outputs")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__} at {i}")
+        if not t._rg:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}, shape {tuple(t._data.shape)}) "
+                "does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _root_grads(outputs, grad_outputs, create_graph)
+    captured = _run(outputs, grads, retain_graph, create_graph, inputs, accumulate=False)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, captured)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}, shape "
+                    f"{tuple(t._data.shape)}) appears to not have been used in the graph. Set "
+                    "allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                g = _wrap(np.zeros_like(t._data), False, None, 0, None)
+        result.append(g)
+    return tuple(result)
+
+
+def _needed_nodes(roots, targets):
+    """Nodes from which some target is reachable (iterative post-order DFS)."""
+    target_nodes = {id(t._fn) for t in targets if t._fn is not None}
+    target_leaves = {id(t) for t in targets if t._fn is None}
+    needed = {}
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            ok = id(node) in target_nodes
+            for e in node._edges:
+                if e is None:
+                    continue
+                nxt = e[0]
+                if isinstance(nxt, Tensor):
+                    ok = ok or id(nxt) in target_leaves
+                else:
+                    ok = ok or needed.get(nxt, False)
+            needed[node] = ok
+            continue
+        if node in needed:
+            continue
+        needed[node] = False
+        stack.append((node, True))
+        for e in node._edges:
+            if e is not None and not isinstance(e[0], Tensor) and e[0] not in needed:
+                stack.append((e[0], False))
+    return needed
+
+
+def _sorted_hooks(hooks):
+    # retain_grad's hook runs after the user's hooks, as in PyTorch
+    return [h for h in hooks if not hasattr(h, "_retains")] + \
+        [h for h in hooks if hasattr(h, "_retains")]
+
+
+def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
+    """Walk the graph from `roots`; returns captured input gradients when targets are given."""
+    # -- dependency counts
+    deps = {}
+    start = []
+    for t in roots:
+        fn = t._fn
+        if fn is not None and fn not in deps:
+            deps[fn] = 0
+            start.append(fn)
+    stack = list(start)
+    while stack:
+        node = stack.pop()
+        for e in node._edges:
+            if e is not None:
+                nxt = e[0]
+                if not isinstance(nxt, Tensor):
+                    if nxt in deps:
+                        deps[nxt] += 1
+                    else:
+                        deps[nxt] = 1
+                        stack.append(nxt)
+
+    needed = _needed_nodes(start, targets) if targets is not None else None
+    capture_leaf = {}
+    capture_node = {}
+    captured = None
+    if targets is not None:
+        captured = [None] * len(targets)
+        for i, t in enumerate(targets):
+            if t._fn is None:
+                capture_leaf.setdefault(id(t), []).append(i)
+            else:
+                capture_node.setdefault((t._fn, t._nr), []).append(i)
+    given = set()  # arrays already handed to a leaf's .grad (or by the user): never aliased
+
+    # -- seed the roots
+    buffers = {}
+    for t, g in zip(roots, root_grads):
+        given.add(id(g._data))
+        if t._fn is None:
+            _deliver_leaf(t, g, create_graph, accumulate, capture_leaf, captured, given)
+            continue
+        buf = buffers.get(t._fn)
+        if buf is None:
+            buf = buffers[t._fn] = [None] * _num_outputs(t._fn)
+        buf[t._nr] = g if buf[t._nr] is None else buf[t._nr] + g
+    ready = [n for n in start if deps[n] == 0]
+
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            run = grads is not None and (needed is None or needed.get(node, False))
+            if grads is not None:
+                grads = _pre_hooks(node, grads, capture_node, captured)
+            if run and needed is not None and not any(g is not None for g in grads):
+                run = False
+            if run:
+                out = _call_backward(node, grads)
+                if not retain_graph:
+                    node._free()
+            else:
+                out = None
+            edges = node._edges
+            for i, e in enumerate(edges):
+                if e is None:
+                    continue
+                nxt = e[0]
+                g = out[i] if out is not None else None
+                if isinstance(nxt, Tensor):
+                    if g is not None:
+                        _deliver_leaf(nxt, g, create_graph, accumulate, capture_leaf, captured,
+                                      given)
+                    continue
+                if g is not None:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * _num_outputs(nxt)
+                    nr = e[1]
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+    finally:
+        _state.enabled = prev_mode
+    return captured
+
+
+def _num_outputs(node):
+    return node.num_outputs if isinstance(node, Function) else 1
+
+
+def _pre_hooks(node, grads, capture_node, captured):
+    """Tensor hooks of the node's outputs, grad() capture, then the node's pre-hooks."""
+    out_hooks = getattr(node, "_out_hooks", None)
+    if out_hooks:
+        for nr, hooks in out_hooks.items():
+            if grads[nr] is None:
+                continue
+            for h in _sorted_hooks(hooks):
+                r = h(grads[nr])
+                if r is not None:
+                    grads[nr] = r
+    if capture_node:
+        for nr in range(len(grads)):
+            slots = capture_node.get((node, nr))
+            if slots and grads[nr] is not None:
+                for s in slots:
+                    captured[s] = grads[nr] if captured[s] is None else captured[s] + grads[nr]
+    pre = getattr(node, "_pre_hooks", None)
+    if pre:
+        for h in list(pre):
+            r = h(tuple(grads))
+            if r is not None:
+                grads = list(r)
+    return grads
+
+
+def _call_backward(node, grads):
+    """Run one node's backward and check what it returned."""
+    cls = type(node)
+    if isinstance(node, Function):
+        grads = _materialize(node, grads)
+        out = cls.backward(node, *grads)
+    else:
+        out = cls.backward(node, grads[0])
+    if not isinstance(out, tuple):
+        out = (out,)
+    edges = node._edges
+    if len(out) < len(edges):
+        if isinstance(node, Function) and not any(out[len(out):]):
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients (expected "
+                f"{len(edges)}, got {len(out)})")
+        out = out + (None,) * (len(edges) - len(out))
+    elif len(out) > len(edges):
+        if any(g is not None for g in out[len(edges):]):
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients (expected "
+                f"{len(edges)}, got {len(out)})")
+    if isinstance(node, Function):
+        out = _check_function_grads(node, out)
+    hooks = getattr(node, "_hooks", None)
+    if hooks:
+        for h in list(hooks):
+            r = h(out, tuple(grads))
+            if r is not None:
+                out = tuple(r)
+    if anomaly.enabled:
+        _check_finite(node, out)
+    return out
+
+
+def _materialize(node, grads):
+    if not node._materialize:
+        return grads
+    out = []
+    for nr, g in enumerate(grads):
+        if g is None:
+            meta = node._out_meta[nr]
+            if meta is not None:
+                g = _wrap(np.zeros(meta[0], dtype=meta[1]), False, None, 0, None)
+        out.append(g)
+    return out
+
+
+def _check_function_grads(node, out):
+    """A custom Function's gradients must be tensors (or None) shaped like the inputs."""
+    fixed = []
+    shapes = node._in_shapes
+    for i, (g, e) in enumerate(zip(out, node._edges)):
+        if g is not None and not isinstance(g, Tensor):
+            g = _wrap(np.asarray(g), False, None, 0, None)
+        if g is not None and e is not None and shapes[i] is not None and \
+                g._data.shape != shapes[i]:
+            try:
+                g = g.expand(*shapes[i]) if g._data.ndim <= len(shapes[i]) else None
+            except RuntimeError:
+                g = None
+            if g is None:
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(out[i].shape)} but expected shape compatible with {list(shapes[i])}")
+        fixed.append(g if e is not None else None)
+    return tuple(fixed)
+
+
+def _check_finite(node, out):
+    for i, g in enumerate(out):
+        if g is not None and g._data.dtype.kind == "f" and not np.isfinite(g._data).all():
+            trace = getattr(node, "_trace", None)
+            where = f"\nThe forward op was called at:\n{trace}" if trace else ""
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan values in its {i}th output "
+                f"(shape {tuple(g._data.shape)}).{where}")
+
+
+def _deliver_leaf(leaf, g, create_graph, accumulate, capture_leaf, captured, given):
+    """Run a leaf's hooks, then capture (grad()) or accumulate into .grad (backward())."""
+    if leaf._hooks:
+        for h in list(leaf._hooks):
+            r = h(g)
+            if r is not None:
+                g = r
+    if capture_leaf:
+        slots = capture_leaf.get(id(leaf))
+        if slots:
+            for s in slots:
+                captured[s] = g if captured[s] is None else captured[s] + g
+    if not accumulate or (captured is not None and id(leaf) not in capture_leaf):
+        return
+    if g._data.shape != leaf._data.shape:
+        raise RuntimeError(f"gradient of shape {tuple(g._data.shape)} cannot accumulate into a "
+                           f"leaf of shape {tuple(leaf._data.shape)}")
+    if create_graph:
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        return
+    arr = g._data
+    if leaf._grad is None:
+        if arr.base is not None or not arr.flags.writeable or id(arr) in given or \
+                arr.dtype != leaf._data.dtype:
+            arr = np.array(arr, dtype=leaf._data.dtype, order="C")
+        given.add(id(arr))
+        leaf._grad = _wrap(arr, False, None, 0, None)
+    else:
+        old = leaf._grad
+        leaf._grad = _wrap((old._data + arr).astype(leaf._data.dtype, copy=False), False, None,
+                           0, None)

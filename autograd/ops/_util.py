@@ -1,0 +1,97 @@
+"""Helpers shared by the op table: operand unpacking, dtype promotion, unbroadcasting."""
+import numbers
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _wrap
+
+
+def data(x):
+    """The ndarray behind a Tensor; Python numbers pass through; arrays become arrays."""
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def as_tensor_like(x, like=None):
+    """Wrap a non-tensor operand (ndarray, list) as a constant tensor."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number) or isinstance(x, np.generic):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype == np.float64 and not isinstance(x, np.ndarray):
+        arr = arr.astype(_dt.get_default_dtype())
+    return _wrap(arr, False, None, 0, None)
+
+
+def fix_float(result, x, y):
+    """PyTorch promotion for int tensor (op) Python float: the default dtype, not float64."""
+    if result.dtype == np.float64:
+        if (isinstance(x, np.ndarray) and x.dtype == np.float64) or \
+                (isinstance(y, np.ndarray) and y.dtype == np.float64):
+            return result
+        return result.astype(_dt.get_default_dtype())
+    return result
+
+
+def reduce_to(g, shape):
+    """Sum a broadcast gradient back down to `shape` (recorded, so it is differentiable)."""
+    gshape = g._data.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    from .reduction import Sum
+    out = Sum.apply(g, dim=axes, keepdim=False) if axes else g
+    if out._data.shape != shape:
+        from .shape import Reshape
+        out = Reshape.apply(out, shape=shape)
+    return out
+
+
+def shape_of(x):
+    """Shape of a tensor operand (None for Python numbers)."""
+    return x._data.shape if isinstance(x, Tensor) else None
+
+
+def wrap(arr):
+    """A constant tensor around an ndarray."""
+    return _wrap(arr, False, None, 0, None)
+
+
+def norm_dims(dim, ndim, opname):
+    """Normalise dim (None, int or sequence) into a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        dims = dim
+    else:
+        dims = (dim,)
+    n = max(ndim, 1)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -n <= d < n:
+            raise IndexError(
+                f"{opname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                f"but got {d})")
+        out.append(d % n if ndim > 0 else 0)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{opname}: dim {list(dims)} appears multiple times in the list of dims")
+    return tuple(sorted(out)) if ndim > 0 else ()
+
+
+def norm_dim(dim, ndim, opname):
+    """Normalise one dim into range."""
+    n = max(ndim, 1)
+    d = int(dim)
+    if not -n <= d < n:
+        raise IndexError(
+            f"{opname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+            f"but got {d})")
+    return d % n

@@ -1,0 +1,405 @@
+"""Activations, softmax family and the fused primitives behind nn (linear, losses, dropout).
+
+Each backward has two forms: with recording off (plain `backward()`), a direct array
+computation (a fused kernel where one exists); with recording on (`create_graph=True`),
+the same derivative written in Tensor ops, so it can be differentiated again. Both are
+checked against finite differences by the tests (gradcheck and gradgradcheck).
+"""
+import math
+
+import numpy as np
+
+from .. import grad_mode
+from . import _kernels as K
+from ..function import Op
+from ..tensor import Tensor
+from ._util import norm_dim, wrap
+
+_state = grad_mode.state
+
+
+def _out_data(ctx):
+    """The saved output array (version-checked) without building a tensor."""
+    out = ctx._out
+    if out is None or out[1][0] != out[2]:
+        return ctx.output._data  # raises the right error
+    return out[0]
+
+
+# ----------------------------------------------------------------------------- pointwise
+class Relu(Op):
+    """max(x, 0)"""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return K.relu(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = _out_data(ctx)
+        if not _state.enabled:
+            return (wrap(K.relu_backward(g._data, y)),)
+        return (g * (y > 0).astype(y.dtype),)
+
+
+class LeakyRelu(Op):
+    """x if x > 0 else negative_slope * x"""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return K.leaky_relu(x._data, negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            return (wrap(K.leaky_relu_backward(g._data, x._data, ctx.slope)), None)
+        d = x._data
+        return (g * np.where(d > 0, 1.0, ctx.slope).astype(d.dtype), None)
+
+
+class Sigmoid(Op):
+    """1 / (1 + exp(-x))"""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return K.sigmoid(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not _state.enabled:
+            return (wrap(K.sigmoid_backward(g._data, _out_data(ctx))),)
+        y = ctx.output
+        return (g * y * (1.0 - y),)
+
+
+class Tanh(Op):
+    """tanh(x)"""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return K.tanh(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not _state.enabled:
+            return (wrap(K.tanh_backward(g._data, _out_data(ctx))),)
+        y = ctx.output
+        return (g * (1.0 - y * y),)
+
+
+class Gelu(Op):
+    """x * Phi(x) (exact, erf form) or its tanh approximation."""
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return K.gelu(x._data, approximate)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            return (wrap(K.gelu_backward(g._data, x._data, ctx.approximate)), None)
+        if ctx.approximate == "tanh":
+            c = math.sqrt(2.0 / math.pi)
+            inner = (x + 0.044715 * x * x * x) * c
+            t = inner.tanh()
+            d_inner = (1.0 + 3 * 0.044715 * x * x) * c
+            return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner), None)
+        cdf = 0.5 * (1.0 + (x * (1.0 / math.sqrt(2.0))).erf())
+        pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
+        return (g * (cdf + x * pdf), None)
+
+
+class Erf(Op):
+    """The error function."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return K.erf(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * (x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi)),)
+
+
+class Elu(Op):
+    """x if x > 0 else alpha * (exp(x) - 1)"""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return K.elu(x._data, alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            return (wrap(K.elu_backward(g._data, x._data, ctx.alpha)), None)
+        pos = (x._data > 0)
+        neg_part = x.masked_fill(pos, 0.0).exp() * ctx.alpha
+        return (g * neg_part.masked_fill(pos, 1.0), None)
+
+
+class Silu(Op):
+    """x * sigmoid(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return K.silu(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            return (wrap(K.silu_backward(g._data, x._data)),)
+        s = x.sigmoid()
+        return (g * (s * (1.0 + x * (1.0 - s))),)
+
+
+class Softplus(Op):
+    """log(1 + exp(beta x)) / beta, linear above threshold (PyTorch's definition)."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        return K.softplus(x._data, beta, threshold)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            return (wrap(K.softplus_backward(g._data, x._data, ctx.beta, ctx.threshold)),
+                    None, None)
+        linear = x._data * ctx.beta > ctx.threshold
+        s = (x * ctx.beta).sigmoid()
+        return (g * s.masked_fill(linear, 1.0), None, None)
+
+
+# ----------------------------------------------------------------------------- softmax family
+class Softmax(Op):
+    """exp(x) / sum(exp(x)) along dim."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return K.softmax(x._data, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not _state.enabled:
+            return (wrap(K.softmax_backward(g._data, _out_data(ctx), ctx.dim)), None)
+        y = ctx.output
+        return (y * (g - (g * y).sum(ctx.dim, keepdim=True)), None)
+
+
+class LogSoftmax(Op):
+    """x - logsumexp(x) along dim."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return K.log_softmax(x._data, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not _state.enabled:
+            return (wrap(K.log_softmax_backward(g._data, _out_data(ctx), ctx.dim)), None)
+        y = ctx.output
+        return (g - y.exp() * g.sum(ctx.dim, keepdim=True), None)
+
+
+def _softmax_args(input, dim, dtype, name):
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating point tensor, got {input._data.dtype}")
+    if dim is None:
+        raise TypeError(f"{name}() missing the required argument 'dim'")
+    return input, norm_dim(dim, input._data.ndim, name)
+
+
+def softmax(input, dim, dtype=None):
+    """Softmax along dim."""
+    input, d = _softmax_args(input, dim, dtype, "softmax")
+    return Softmax.apply(input, dim=d)
+
+
+def log_softmax(input, dim, dtype=None):
+    """Log-softmax along dim (stable)."""
+    input, d = _softmax_args(input, dim, dtype, "log_softmax")
+    return LogSoftmax.apply(input, dim=d)
+
+
+# ----------------------------------------------------------------------------- fused nn primitives
+class Linear(Op):
+    """x @ weight.T + bias, as one op (x of any rank >= 1, weight (out, in))."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = np.matmul(x._data, weight._data.T)
+        if bias is not None:
+            out += bias._data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        e = ctx._edges
+        need_b = len(e) > 2 and e[2] is not None
+        if not _state.enabled:
+            gd = g._data
+            g2 = gd.reshape(-1, gd.shape[-1]) if gd.ndim != 2 else gd
+            gx = wrap(np.matmul(gd, w._data)) if e[0] is not None else None
+            gw = None
+            if e[1] is not None:
+                xd = x._data
+                x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+                gw = wrap(g2.T @ x2) if g2.ndim == 2 else wrap(np.outer(g2, x2))
+            gb = wrap(g2.sum(0)) if need_b else None
+            return gx, gw, gb
+        g2 = g.reshape(-1, g._data.shape[-1])
+        gx = g.matmul(w) if e[0] is not None else None
+        gw = g2.mT.matmul(x.reshape(-1, x._data.shape[-1])) if e[1] is not None else None
+        gb = g2.sum(0) if need_b else None
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias (PyTorch's F.linear), with clear shape errors."""
+    xs, ws = input._data.shape, weight._data.shape
+    if weight._data.ndim != 2:
+        raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                           f"{tuple(ws)}")
+    if input._data.ndim == 0 or xs[-1] != ws[1]:
+        raise RuntimeError(
+            f"linear: input has {xs[-1] if xs else 0} features (shape {tuple(xs)}) but the "
+            f"weight expects in_features={ws[1]} (weight shape {tuple(ws)}): mat1 and mat2 shapes "
+            f"cannot be multiplied")
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(f"linear: input dtype {input._data.dtype} does not match weight dtype "
+                           f"{weight._data.dtype}")
+    if bias is not None and bias._data.shape != (ws[0],):
+        raise RuntimeError(f"linear: bias shape {tuple(bias._data.shape)} does not match "
+                           f"out_features={ws[0]}")
+    return Linear.apply(input, weight, bias)
+
+
+class CrossEntropyIndex(Op):
+    """log-softmax + NLL over classes for logits (N, C) and int64 class indices (N,).
+
+    `weight` (C,) is a constant array or None; `reduction` is 'mean' (weighted mean over
+    non-ignored samples), 'sum' or 'none'.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, reduction):
+        x = logits._data
+        losses, logp = K.log_softmax_nll(x, target, ignore_index)
+        valid = target != ignore_index
+        w = np.where(valid, 1.0, 0.0) if weight is None else \
+            np.where(valid, weight[np.where(valid, target, 0)], 0.0)
+        w = w.astype(x.dtype)
+        ctx.save_for_backward(logits)
+        ctx.logp, ctx.target, ctx.ignore_index, ctx.reduction = logp, target, ignore_index, reduction
+        losses = losses * w
+        if reduction == "none":
+            ctx.coef = w
+            return losses
+        if reduction == "sum":
+            ctx.coef = w
+            return losses.sum(dtype=x.dtype)
+        denom = w.sum(dtype=x.dtype)
+        ctx.coef = w / denom
+        return losses.sum(dtype=x.dtype) / denom
+
+    @staticmethod
+    def backward(ctx, g):
+        coef = ctx.coef
+        scale = g._data * coef if ctx.reduction == "none" else coef * g._data
+        if not _state.enabled:
+            d = K.log_softmax_nll_backward(scale.astype(ctx.logp.dtype, copy=False), ctx.logp,
+                                           ctx.target, ctx.ignore_index)
+            return (wrap(d), None, None, None, None)
+        (logits,) = ctx.saved_tensors
+        n, c = ctx.logp.shape
+        onehot = np.zeros((n, c), dtype=ctx.logp.dtype)
+        valid = ctx.target != ctx.ignore_index
+        onehot[np.arange(n)[valid], ctx.target[valid]] = 1.0
+        gcol = (g * coef).reshape(-1, 1) if ctx.reduction == "none" else \
+            (g * coef.reshape(-1, 1))
+        return ((logits.softmax(1) - onehot) * gcol, None, None, None, None)
+
+
+class MSELoss(Op):
+    """Mean (or sum, or elementwise) squared error, as one op."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        a = input._data
+        b = target._data if isinstance(target, Tensor) else target
+        diff = a - b
+        ctx.save_for_backward(input, target)
+        ctx.reduction = reduction
+        ctx.diff = diff
+        sq = diff * diff
+        if reduction == "none":
+            return sq
+        if reduction == "sum":
+            return sq.sum(dtype=sq.dtype)
+        return sq.mean(dtype=sq.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        input, target = ctx.saved_tensors
+        n = ctx.diff.size
+        red = ctx.reduction
+        scale = 2.0 / n if red == "mean" else 2.0
+        e = ctx._edges
+        if not _state.enabled:
+            gd = g._data
+            base = ctx.diff * (gd * scale if red != "none" else gd * 2.0)
+            gi = wrap(base) if e[0] is not None else None
+            gt = wrap(-base) if e[1] is not None else None
+            return gi, gt, None
+        gsc = g * scale if red != "none" else g * 2.0
+        base = (input - target) * gsc
+        return (base if e[0] is not None else None,
+                -base if e[1] is not None else None, None)
+
+
+class Dropout(Op):
+    """Zero elements with probability p and scale the rest by 1 / (1 - p)."""
+
+    @staticmethod
+    def forward(ctx, x, p, rng):
+        d = x._data
+        keep = rng.random(d.shape, dtype=np.float32 if d.dtype == np.float32 else np.float64) >= p
+        scale = np.asarray(1.0 / (1.0 - p), dtype=d.dtype)
+        mask = keep * scale
+        ctx.mask = mask
+        return d * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.mask, None, None)

@@ -1,0 +1,538 @@
+"""Elementwise ops: forward on ndarrays, backward in Tensor ops, side by side.
+
+Binary ops broadcast like numpy; their backward sums each gradient back to its
+input's shape (`reduce_to`). Either operand may be a Python number (a constant).
+"""
+import numpy as np
+
+from ..function import Op
+from ..tensor import Tensor
+from ._util import data, fix_float, reduce_to, shape_of, wrap
+
+
+def _grad_of(ctx, i):
+    """Does forward argument i need a gradient?"""
+    return ctx._edges[i] is not None
+
+
+# ----------------------------------------------------------------------------- binary
+class Add(Op):
+    """a + b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return fix_float(x + y, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        return (reduce_to(g, sa) if _grad_of(ctx, 0) else None,
+                reduce_to(g, sb) if _grad_of(ctx, 1) else None)
+
+
+class Sub(Op):
+    """a - b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return fix_float(x - y, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        return (reduce_to(g, sa) if _grad_of(ctx, 0) else None,
+                reduce_to(-g, sb) if _grad_of(ctx, 1) else None)
+
+
+class Mul(Op):
+    """a * b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.save_for_backward(a, b)
+        return fix_float(x * y, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (reduce_to(g * b, a._data.shape) if _grad_of(ctx, 0) else None,
+                reduce_to(g * a, b._data.shape) if _grad_of(ctx, 1) else None)
+
+
+class Div(Op):
+    """a / b (true division; integer inputs give the default float dtype)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.save_for_backward(a, b)
+        out = x / y
+        if isinstance(out, np.ndarray) and out.dtype == np.float64:
+            out = fix_float(out, x, y)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if _grad_of(ctx, 0):
+            ga = reduce_to(g / b, a._data.shape)
+        if _grad_of(ctx, 1):
+            gb = reduce_to(-g * a / (b * b), b._data.shape)
+        return ga, gb
+
+
+class Pow(Op):
+    """a ** b, for tensor or number base and exponent."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.save_for_backward(a, b)
+        out = fix_float(np.power(x, y), x, y)
+        return out
+
+    save_output = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if _grad_of(ctx, 0):
+            if isinstance(b, Tensor):
+                ga = g * b * a ** (b - 1)
+                ga = ga.masked_fill(b._data == 0, 0.0) if (b._data == 0).any() else ga
+                ga = reduce_to(ga, a._data.shape)
+            elif b == 0:
+                ga = g * 0.0
+            elif b == 1:
+                ga = g
+            elif b == 2:
+                ga = g * (2.0 * a)
+            else:
+                ga = g * (b * a ** (b - 1))
+        if _grad_of(ctx, 1):
+            out = ctx.output
+            if isinstance(a, Tensor):
+                la = a.log() if not (a._data == 0).any() else _safe_log_base(a, b)
+                gb = reduce_to(g * out * la, b._data.shape)
+            else:
+                gb = g * out * float(np.log(a)) if a > 0 else g * out * _log_number(a)
+        return ga, gb
+
+
+def _safe_log_base(a, b):
+    """log(a) for the exponent's gradient, with 0 where a == 0 and b >= 0 (PyTorch's mask)."""
+    mask = (a._data == 0) & (np.asarray(b._data) >= 0)
+    safe = a.masked_fill(mask, 1.0)
+    return safe.log()
+
+
+def _log_number(a):
+    if a == 0:
+        return 0.0
+    return float(np.log(a)) if a > 0 else float("nan")
+
+
+class Maximum(Op):
+    """Elementwise max of two tensors; ties split the gradient in half, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.wa = (x > y) + 0.5 * (x == y)
+        out = np.maximum(x, y)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        wa = ctx.wa.astype(g._data.dtype, copy=False)
+        sa, sb = ctx.shapes
+        return (reduce_to(g * wa, sa) if _grad_of(ctx, 0) else None,
+                reduce_to(g * (1.0 - wa), sb) if _grad_of(ctx, 1) else None)
+
+
+class Minimum(Op):
+    """Elementwise min of two tensors; ties split the gradient in half."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = data(a), data(b)
+        ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.wa = (x < y) + 0.5 * (x == y)
+        return np.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        wa = ctx.wa.astype(g._data.dtype, copy=False)
+        sa, sb = ctx.shapes
+        return (reduce_to(g * wa, sa) if _grad_of(ctx, 0) else None,
+                reduce_to(g * (1.0 - wa), sb) if _grad_of(ctx, 1) else None)
+
+
+class Where(Op):
+    """where(cond, a, b): a where cond is True, else b (cond is a constant bool array)."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        x, y = data(a), data(b)
+        ctx.cond = cond
+        ctx.shapes = (None, shape_of(a), shape_of(b))
+        out = np.where(cond, x, y)
+        if out.dtype == np.float64 and not (
+                (isinstance(x, np.ndarray) and x.dtype == np.float64)
+                or (isinstance(y, np.ndarray) and y.dtype == np.float64)):
+            ref = x if isinstance(x, np.ndarray) else y
+            out = out.astype(ref.dtype if isinstance(ref, np.ndarray) and ref.dtype.kind == "f"
+                             else np.float32)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        _, sa, sb = ctx.shapes
+        cond = ctx.cond
+        return (None,
+                reduce_to(Where.apply(cond, g, 0.0), sa) if _grad_of(ctx, 1) else None,
+                reduce_to(Where.apply(cond, 0.0, g), sb) if _grad_of(ctx, 2) else None)
+
+
+class MaskedFill(Op):
+    """x with `value` where the constant bool mask is True (mask broadcasts to x)."""
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        v = data(value)
+        ctx.mask = mask
+        ctx.vshape = shape_of(value)
+        out = x._data.copy()
+        np.copyto(out, v, where=np.broadcast_to(mask, out.shape), casting="unsafe")
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = MaskedFill.apply(g, ctx.mask, 0.0) if _grad_of(ctx, 0) else None
+        gv = None
+        if _grad_of(ctx, 2):
+            gv = reduce_to(Where.apply(np.broadcast_to(ctx.mask, g._data.shape), g, 0.0)
+                           .sum(), ctx.vshape) if ctx.vshape == () else None
+        return gx, None, gv
+
+
+# ----------------------------------------------------------------------------- unary
+class Neg(Op):
+    """-x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class Exp(Op):
+    """exp(x)"""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.output,)
+
+
+class Log(Op):
+    """Natural logarithm."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / x,)
+
+
+class Log2(Op):
+    """Base-2 logarithm."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log2(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / (x * float(np.log(2.0))),)
+
+
+class Log10(Op):
+    """Base-10 logarithm."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log10(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / (x * float(np.log(10.0))),)
+
+
+class Log1p(Op):
+    """log(1 + x), accurate for small x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / (x + 1.0),)
+
+
+class Expm1(Op):
+    """exp(x) - 1, accurate for small x."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.expm1(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * (ctx.output + 1.0),)
+
+
+class Sqrt(Op):
+    """Square root."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sqrt(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (2.0 * ctx.output),)
+
+
+class Rsqrt(Op):
+    """1 / sqrt(x)"""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return 1.0 / np.sqrt(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.output
+        return (g * (-0.5) * out * out * out,)
+
+
+class Reciprocal(Op):
+    """1 / x"""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        d = x._data
+        return np.reciprocal(d if d.dtype.kind == "f" else d.astype(np.float32))
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.output
+        return (-g * out * out,)
+
+
+class Sin(Op):
+    """sin(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * x.cos(),)
+
+
+class Cos(Op):
+    """cos(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (-g * x.sin(),)
+
+
+class Abs(Op):
+    """|x| (gradient sign(x), 0 at 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * np.sign(x._data),)
+
+
+class Sign(Op):
+    """sign(x); its gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * 0.0,)
+
+
+class Clamp(Op):
+    """Clamp into [min, max] (numbers or tensors; None for no bound)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        d = x._data
+        lo_d, hi_d = data(lo), data(hi)
+        keep = np.ones(d.shape, dtype=bool)
+        out = d
+        if lo_d is not None:
+            keep = keep & (d >= lo_d)
+            out = np.maximum(out, lo_d)
+        if hi_d is not None:
+            keep = keep & (d <= hi_d)
+            out = np.minimum(out, hi_d)
+        if out is d:
+            out = d.copy()
+        ctx.keep = keep
+        ctx.shapes = (None, shape_of(lo), shape_of(hi))
+        ctx.lo_wins = None if lo_d is None else (d < lo_d)
+        ctx.hi_wins = None if hi_d is None else (d > hi_d)
+        if lo_d is not None and hi_d is not None:
+            # PyTorch: min(max(x, lo), hi): where lo > hi the result is hi
+            ctx.lo_wins = ctx.lo_wins & ~(np.asarray(lo_d) > np.asarray(hi_d))
+        return fix_float(out, d, None) if d.dtype.kind == "f" else out.astype(
+            np.result_type(d, lo_d if lo_d is not None else hi_d))
+
+    @staticmethod
+    def backward(ctx, g):
+        dt = g._data.dtype
+        gx = g * np.broadcast_to(ctx.keep, g._data.shape).astype(dt) if _grad_of(ctx, 0) else None
+        glo = ghi = None
+        if _grad_of(ctx, 1):
+            glo = reduce_to(g * ctx.lo_wins.astype(dt), ctx.shapes[1])
+        if _grad_of(ctx, 2):
+            ghi = reduce_to(g * ctx.hi_wins.astype(dt), ctx.shapes[2])
+        return gx, glo, ghi
+
+
+class Rounding(Op):
+    """floor, ceil, round, trunc: piecewise constant, so the gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        return fn(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * 0.0, None)
+
+
+class Cast(Op):
+    """Convert to another dtype; the gradient is cast back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.src = x._data.dtype
+        return x._data.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.src.kind not in "fc":
+            return (None,)
+        return (Cast.apply(g, dtype=ctx.src),)
+
+
+class Clone(Op):
+    """A copy that stays in the graph."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._data.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Lerp(Op):
+    """start + weight * (end - start)"""
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        s, e, w = data(start), data(end), data(weight)
+        ctx.save_for_backward(start, end, weight)
+        return fix_float(s + w * (e - s), s, e)
+
+    @staticmethod
+    def backward(ctx, g):
+        s, e, w = ctx.saved_tensors
+        gs = reduce_to(g * (1.0 - w), s._data.shape) if _grad_of(ctx, 0) else None
+        ge = reduce_to(g * w, e._data.shape) if _grad_of(ctx, 1) else None
+        gw = reduce_to(g * (e - s), w._data.shape) if _grad_of(ctx, 2) else None
+        return gs, ge, gw
+
+
+# ----------------------------------------------------------------------------- non-differentiable
+def compare(ufunc, a, b):
+    """Comparison: a bool tensor, never recorded."""
+    x = data(a)
+    y = data(b)
+    if not isinstance(y, (np.ndarray, int, float, bool)) and y is not None:
+        y = np.asarray(y)
+    return wrap(np.asarray(ufunc(x, y)))
+
+
+def floor_divide(a, b):
+    """a // b (floor division, no gradient)."""
+    x, y = data(a), data(b)
+    return wrap(np.asarray(fix_float(np.floor_divide(x, y), x, y)))
+
+
+def remainder(a, b):
+    """Python-style remainder a % b (no gradient)."""
+    x, y = data(a), data(b)
+    return wrap(np.asarray(fix_float(np.remainder(x, y), x, y)))

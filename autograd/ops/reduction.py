@@ -1,0 +1,355 @@
+"""Reductions: sum, mean, prod, max/min, norms, and the composite var/std."""
+import collections
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..function import Op
+from ..tensor import Tensor
+from ._util import norm_dim, norm_dims, wrap
+
+
+def _keep_shape(shape, axes):
+    """`shape` with the reduced axes kept as size 1."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _expand_back(g, in_shape, axes, keepdim):
+    """Broadcast a reduced gradient back over the reduced axes (recorded)."""
+    from .shape import Expand, Reshape
+    if not keepdim and axes:
+        g = Reshape.apply(g, shape=_keep_shape(in_shape, axes))
+    if g._data.shape != in_shape:
+        g = Expand.apply(g, shape=in_shape)
+    return g
+
+
+class Sum(Op):
+    """Sum over `dim` (a tuple of non-negative axes, already normalised)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, dtype=None):
+        ctx.in_shape = x._data.shape
+        ctx.axes = dim
+        ctx.keepdim = keepdim
+        d = x._data
+        if dtype is None and d.dtype.kind in "biu":
+            dtype = np.int64
+        return np.sum(d, axis=dim, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim),)
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
+    """Sum of all elements, or over `dim` (int or tuple)."""
+    axes = norm_dims(dim, input._data.ndim, "sum")
+    return Sum.apply(input, dim=axes, keepdim=keepdim, dtype=_dt.to_dtype(dtype))
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    """Mean of all elements, or over `dim`."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {input._data.dtype}")
+    axes = norm_dims(dim, input._data.ndim, "mean")
+    n = 1
+    for a in axes:
+        n *= input._data.shape[a]
+    s = Sum.apply(input, dim=axes, keepdim=keepdim)
+    return s / n if n != 0 else s * float("nan")
+
+
+class Prod(Op):
+    """Product over one dim or all elements."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        ctx.save_for_backward(x)
+        ctx.axes = () if dim is None else (dim,)
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        ctx.in_shape = x._data.shape
+        return np.prod(x._data, axis=dim, keepdims=keepdim)
+
+    save_output = True
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        axes = ctx.axes if ctx.dim is not None else tuple(range(x._data.ndim))
+        gx = _expand_back(g, ctx.in_shape, axes, ctx.keepdim)
+        if not (x._data == 0).any():
+            out = _expand_back(ctx.output, ctx.in_shape, axes, ctx.keepdim)
+            return (gx * out / x, None, None)
+        # zeros present: the product of all the other elements (a constant here)
+        return (gx * _prod_of_others(x._data, ctx.dim), None, None)
+
+
+def _prod_of_others(d, dim):
+    """For each element, the product of the other elements along dim (all when None)."""
+    flat = d.reshape(-1) if dim is None else d
+    axis = 0 if dim is None else dim
+    n = flat.shape[axis]
+    left = np.cumprod(np.insert(flat, 0, 1, axis=axis), axis=axis).take(range(n), axis=axis)
+    rev = np.flip(flat, axis=axis)
+    right = np.cumprod(np.insert(rev, 0, 1, axis=axis), axis=axis).take(range(n), axis=axis)
+    return (left * np.flip(right, axis=axis)).reshape(d.shape)
+
+
+def prod(input, dim=None, keepdim=False, dtype=None):
+    """Product of all elements, or along one dim."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is not None:
+        dim = norm_dim(dim, input._data.ndim, "prod")
+    return Prod.apply(input, dim=dim, keepdim=keepdim)
+
+
+class AMax(Op):
+    """Max (or min) over axes; ties share the gradient evenly (PyTorch's amax/max())."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, largest):
+        d = x._data
+        if d.size == 0:
+            raise RuntimeError(
+                f"{'max' if largest else 'min'}(): Expected reduction dim to be specified for "
+                f"input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+        out = (np.max if largest else np.min)(d, axis=axes, keepdims=True)
+        mask = d == out
+        ctx.weights = mask / mask.sum(axis=axes, keepdims=True)
+        ctx.in_shape = d.shape
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        return out if keepdim else out.reshape([s for i, s in enumerate(d.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        w = ctx.weights.astype(g._data.dtype, copy=False)
+        return (_expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) * w, None, None, None)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Max over dims (all when dim is empty); ties share the gradient."""
+    axes = norm_dims(dim if dim != () else None, input._data.ndim, "amax")
+    return AMax.apply(input, axes=axes, keepdim=keepdim, largest=True)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Min over dims (all when dim is empty); ties share the gradient."""
+    axes = norm_dims(dim if dim != () else None, input._data.ndim, "amin")
+    return AMax.apply(input, axes=axes, keepdim=keepdim, largest=False)
+
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+def _max_min(input, dim, keepdim, largest, other):
+    """Shared body of max/min: whole tensor, along a dim (values, indices), or elementwise."""
+    from .elementwise import Maximum, Minimum
+    from .shape import gather_along
+    if isinstance(dim, Tensor) or other is not None:
+        other = dim if other is None else other
+        return (Maximum if largest else Minimum).apply(input, other)
+    if dim is None:
+        return AMax.apply(input, axes=tuple(range(input._data.ndim)), keepdim=False,
+                          largest=largest)
+    d = norm_dim(dim, input._data.ndim, "max" if largest else "min")
+    arr = input._data
+    if arr.ndim == 0:
+        idx = np.zeros((), dtype=np.int64)
+        return (MaxResult if largest else MinResult)(input.clone(), wrap(idx))
+    if arr.shape[d] == 0:
+        raise IndexError(f"{'max' if largest else 'min'}(): Expected reduction dim {d} to have "
+                         "non-zero size.")
+    idx = (np.argmax if largest else np.argmin)(arr, axis=d, keepdims=True)
+    values = gather_along(input, d, idx, keepdim)
+    if not keepdim:
+        idx = np.squeeze(idx, axis=d)
+    return (MaxResult if largest else MinResult)(values, wrap(idx.astype(np.int64)))
+
+
+def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch's name
+    """max(): the largest element; max(dim): (values, indices); max(other): elementwise."""
+    return _max_min(input, dim, keepdim, True, other)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch's name
+    """min(): the smallest element; min(dim): (values, indices); min(other): elementwise."""
+    return _max_min(input, dim, keepdim, False, other)
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (flattened when dim is None)."""
+    d = input._data
+    if dim is None:
+        return wrap(np.asarray(np.argmax(d), dtype=np.int64))
+    return wrap(np.argmax(d, axis=norm_dim(dim, d.ndim, "argmax"), keepdims=keepdim)
+                .astype(np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest element (flattened when dim is None)."""
+    d = input._data
+    if dim is None:
+        return wrap(np.asarray(np.argmin(d), dtype=np.int64))
+    return wrap(np.argmin(d, axis=norm_dim(dim, d.ndim, "argmin"), keepdims=keepdim)
+                .astype(np.int64))
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with PyTorch's `correction` (default 1: Bessel's correction)."""
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
+    axes = norm_dims(dim, input._data.ndim, "var")
+    n = 1
+    for a in axes:
+        n *= input._data.shape[a]
+    centered = input - mean(input, dim=axes, keepdim=True)
+    ss = sum(centered * centered, dim=axes, keepdim=keepdim)
+    denom = n - correction
+    if denom <= 0:
+        return ss * float("inf") if denom == 0 else ss * float("nan")
+    return ss / denom
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation with PyTorch's `correction` semantics."""
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) in one call."""
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) in one call."""
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+class Norm2(Op):
+    """Euclidean norm over axes; its gradient is x / norm (0 where the norm is 0)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.save_for_backward(x)
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        ctx.in_shape = x._data.shape
+        d = x._data
+        return np.sqrt(np.sum(d * d, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        out = ctx.output
+        safe = out.masked_fill(out._data == 0, 1.0)
+        scale = _expand_back(g / safe, ctx.in_shape, ctx.axes, ctx.keepdim)
+        return (x * scale, None, None)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector norm: p in {2, 'fro', 1, inf, -inf, 0, any float} over dim (all when None)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    axes = norm_dims(dim, input._data.ndim, "norm")
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(input, axes=axes, keepdim=keepdim)
+    a = input.abs()
+    if p in (float("inf"), "inf"):
+        return amax(a, axes, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(a, axes, keepdim)
+    if p == 1:
+        return sum(a, axes, keepdim)
+    if p == 0:
+        return sum((a != 0).to(input.dtype), axes, keepdim)
+    return sum(a ** p, axes, keepdim) ** (1.0 / p)
+
+
+class LogSumExp(Op):
+    """log(sum(exp(x))) over axes, computed stably; gradient softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.save_for_backward(x)
+        ctx.axes = axes
+        ctx.keepdim = keepdim
+        ctx.in_shape = x._data.shape
+        out = _logsumexp_keepdims(x._data, axes)
+        return out if keepdim else out.reshape(
+            [s for i, s in enumerate(x._data.shape) if i not in axes])
+
+    save_output = True
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        out = ctx.output
+        gk = _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        ok = _expand_back(out, ctx.in_shape, ctx.axes, ctx.keepdim)
+        return (gk * (x - ok).exp(), None, None)
+
+
+def _logsumexp_keepdims(d, axes):
+    """Stable log-sum-exp with the reduced axes kept; all -inf gives -inf, +inf gives +inf."""
+    m = np.max(d, axis=axes, keepdims=True) if d.size else np.full(
+        [1 if i in axes else s for i, s in enumerate(d.shape)], -np.inf, d.dtype)
+    shift = np.where(np.isfinite(m), m, 0).astype(d.dtype)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(d - shift), axis=axes, keepdims=True)) + shift
+
+
+def logsumexp(input, dim, keepdim=False):
+    """Stable log-sum-exp over dim (int or tuple)."""
+    axes = norm_dims(dim, input._data.ndim, "logsumexp")
+    return LogSumExp.apply(input, axes=axes, keepdim=keepdim)
+
+
+class CumSum(Op):
+    """Cumulative sum along a dim; gradient is the reversed cumulative sum."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x._data, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None)
+
+
+def cumsum(input, dim, dtype=None):
+    """Cumulative sum along dim."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return CumSum.apply(input, dim=norm_dim(dim, input._data.ndim, "cumsum"))
+
+
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    """True where all elements are non-zero."""
+    axes = None if dim is None else norm_dims(dim, input._data.ndim, "all")
+    return wrap(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):  # noqa: A001
+    """True where any element is non-zero."""
+    axes = None if dim is None else norm_dims(dim, input._data.ndim, "any")
+    return wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    """Number of non-zero elements."""
+    axes = None if dim is None else norm_dims(dim, input._data.ndim, "count_nonzero")
+    return wrap(np.asarray(np.count_nonzero(input._data, axis=axes), dtype=np.int64))
