@@ -40,3 +40,6 @@ FloatTensor = Tensor  # isinstance checks in ported code
 def is_floating_point(input):
     """True if the tensor has a floating dtype."""
     return input.dtype.kind == "f"
+from . import functional
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck

@@ -476,6 +476,37 @@ def _ov_vsigmoid(x):
     return None
 
 
+# ------------------------------------------------- typed constants for kernels
+def zero_of(a):
+    """0 with the dtype of array ``a`` (inside kernels: keeps float32 sums in float32)."""
+    return a.dtype.type(0)
+
+
+def neg_inf_of(a):
+    """-inf with the dtype of array ``a``."""
+    return a.dtype.type(-np.inf)
+
+
+def _const_of(a, value):
+    if isinstance(a, types.Array) and isinstance(a.dtype, types.Float):
+        c = np.float32(value) if a.dtype.bitwidth == 32 else float(value)
+
+        def impl(a):
+            return c
+        return impl
+    return None
+
+
+@overload(zero_of, inline="always")
+def _ov_zero_of(a):
+    return _const_of(a, 0.0)
+
+
+@overload(neg_inf_of, inline="always")
+def _ov_neg_inf_of(a):
+    return _const_of(a, -np.inf)
+
+
 # ------------------------------------------------------- array-level kernels
 @jit
 def _exp_kernel(x, out):
