@@ -284,6 +284,8 @@ def _pre_hooks(node, grads, capture_node, captured):
 def _call_backward(node, grads):
     """Run one node's backward and check what it returned."""
     cls = type(node)
+    if "_freed" in node.__dict__:
+        node._raise_freed()
     if isinstance(node, Function):
         grads = _materialize(node, grads)
         out = cls.backward(node, *grads)

@@ -93,11 +93,7 @@ class Node:
         """The tensors given to save_for_backward; raises if freed or modified in place."""
         saved = self._saved
         if saved is None:
-            raise RuntimeError(
-                f"{self.name()}: trying to backward through the graph a second time (or to "
-                "access saved tensors after they were freed). Saved intermediate values of "
-                "the graph are freed when you call .backward() or autograd.grad(). Pass "
-                "retain_graph=True if you need to backward through the graph a second time.")
+            self._raise_freed()
         for t, v in zip(saved, self._versions):
             if isinstance(t, Tensor) and (t._vc[0] if t._vc is not None else 0) != v:
                 raise RuntimeError(
@@ -112,9 +108,7 @@ class Node:
         """The op's (first) output, rebuilt as a tensor whose grad_fn is this node."""
         out = self._out
         if out is None:
-            raise RuntimeError(
-                f"{self.name()}: trying to backward through the graph a second time; saved "
-                "values were freed. Pass retain_graph=True to backward twice.")
+            self._raise_freed()
         data, box, version = out
         if box[0] != version:
             raise RuntimeError(
@@ -125,12 +119,23 @@ class Node:
         return _wrap(data, True, self, 0, box)
 
     def _free(self):
+        """Drop what backward needed (saved tensors and arrays); keep small metadata."""
+        freed = bool(getattr(self, "_saved", None)) or getattr(self, "_out", None) is not None
         self._saved = None
         self._out = None
         d = self.__dict__
-        if d:
-            d.clear()
+        for k in [k for k, v in d.items() if isinstance(v, (np.ndarray, Tensor))]:
+            del d[k]
+            freed = True
+        if freed:
             d["_freed"] = True
+
+    def _raise_freed(self):
+        raise RuntimeError(
+            f"{self.name()}: trying to backward through the graph a second time (or to "
+            "access saved tensors after they were freed). Saved intermediate values of "
+            "the graph are freed when you call .backward() or autograd.grad(). Pass "
+            "retain_graph=True if you need to backward through the graph a second time.")
 
 
 class _RemovableHandle:
@@ -179,10 +184,14 @@ def _describe(t):
     return f"{t._data.dtype} {list(t._data.shape)}"
 
 
+_PKG_DIR = __file__.rsplit("/", 1)[0].rsplit("/", 1)[0]  # the repository's code folders
+
+
 def _capture_trace(node):
     """Anomaly mode: remember where in user code the forward op was called."""
-    stack = traceback.extract_stack(sys._getframe(3))
-    node._trace = "".join(traceback.format_list(stack[-6:]))
+    stack = [f for f in traceback.extract_stack(sys._getframe(2))
+             if not f.filename.startswith(_PKG_DIR + "/autograd/")]
+    node._trace = "".join(traceback.format_list(stack[-3:]))
 
 
 class Op(Node):

@@ -43,6 +43,10 @@ def reduce_to(g, shape):
     gshape = g._data.shape
     if gshape == shape:
         return g
+    if len(gshape) < len(shape):  # e.g. a (1,) value assigned into a scalar slot
+        from .shape import Reshape
+        g = Reshape.apply(g, shape=(1,) * (len(shape) - len(gshape)) + gshape)
+        gshape = g._data.shape
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)

@@ -182,4 +182,4 @@ def assign_inplace(x, key, value):
     old = _wrap(x._data.copy(), x._rg, x._fn, x._nr, [0])
     if isinstance(value, np.ndarray):
         value = _wrap(value, False, None, 0, None)
-    _record(x, IndexPut.apply(old, key=key, value=value))
+    _record(x, IndexPut.apply(old, key, value))

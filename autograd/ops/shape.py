@@ -319,12 +319,17 @@ class IndexPut(Op):
         ctx.key = key
         ctx.vshape = value._data.shape if isinstance(value, Tensor) else None
         out = x._data.copy()
-        out[key] = data(value)
+        v = data(value)
+        if isinstance(v, np.ndarray):
+            target = out[key].shape
+            while v.ndim > len(target) and v.shape[0] == 1:  # PyTorch drops leading 1-dims
+                v = v[0]
+        out[key] = v
         return out
 
     @staticmethod
     def backward(ctx, g):
-        gx = IndexPut.apply(g, key=ctx.key, value=0.0) if ctx._edges[0] is not None else None
+        gx = IndexPut.apply(g, ctx.key, 0.0) if ctx._edges[0] is not None else None
         gv = None
         if ctx._edges[2] is not None:
             gv = reduce_to(g[ctx.key], ctx.vshape)
@@ -621,7 +626,7 @@ def scatter_add(input, dim, index, src):
     d = norm_dim(dim, input._data.ndim, "scatter_add")
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     _check_index("scatter_add", input, d, idx)
-    return ScatterAdd.apply(input, dim=d, index=idx, src=src)
+    return ScatterAdd.apply(input, d, idx, src)
 
 
 def pad_zeros(x, pad):
