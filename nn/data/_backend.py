@@ -23,7 +23,8 @@ def to_numpy(x):
 
 def from_numpy(arr):
     """Wrap an ndarray in a Tensor (sharing memory when numbagrad allows it)."""
-    return ag.from_numpy(np.ascontiguousarray(arr))
+    arr = np.asarray(arr)
+    return ag.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
 
 
 def default_rng():

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 import numbagrad.autograd as ag
 from numbagrad.nn.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
-                               SequentialSampler, Subset, TensorDataset, default_collate, random_split)
+                               SequentialSampler, Subset, TensorDataset, default_collate, default_convert,
+                               random_split)
 from numbagrad.nn.data.dataset import _split_lengths
 
 from _data_helpers import arr, needs_tensor
@@ -222,6 +223,8 @@ def test_generic_collate_of_dicts_numbers_and_strings():
     assert np.dtype(batch["y"].dtype) == np.int64 and arr(batch["y"]).tolist() == [0, 1, 4]
     assert np.dtype(batch["w"].dtype) == np.float64
     assert batch["name"] == ["s0", "s1", "s2"]
+    assert tuple(default_convert(np.int64(3)).shape) == ()
+    assert tuple(default_collate([np.float32(1), np.float32(2)]).shape) == (2,)
     with pytest.raises(RuntimeError, match="equal size"):
         default_collate([np.zeros(2), np.zeros(3)])
     with pytest.raises(TypeError, match="default_collate"):
