@@ -42,7 +42,9 @@ class DataLoader:
     When the dataset is a :class:`TensorDataset` (or a :class:`Subset` of one)
     and the default collate is used, each batch is taken with one fancy index
     per tensor instead of stacking items one by one, so an epoch over MNIST
-    costs about one copy of the data.
+    costs about one copy of the data. Any other dataset may define
+    ``__getitems__(indices)`` returning the list of samples of a batch, as in
+    PyTorch, to fetch a batch at once.
 
     Worker processes are not implemented: ``num_workers > 0`` warns and loads
     in the main process; ``pin_memory`` and the other worker options are accepted
@@ -113,6 +115,9 @@ class DataLoader:
             batches = (self.batch_sampler.index_batches() if isinstance(self.batch_sampler, BatchSampler)
                        else (np.asarray(b, dtype=np.int64) for b in self.batch_sampler))
             return (fetch(idx) for idx in batches)
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if getitems is not None:      # a dataset that fetches a whole batch itself, as torch allows
+            return (self.collate_fn(getitems(list(batch))) for batch in self.batch_sampler)
         return (self.collate_fn([self.dataset[i] for i in batch]) for batch in self.batch_sampler)
 
     def _iter_iterable(self):

@@ -242,6 +242,20 @@ def test_batch_size_none_and_custom_batch_sampler():
 
 
 @needs_tensor
+def test_getitems_fetches_whole_batches():
+    class Batched(Squares):
+        calls = []
+
+        def __getitems__(self, indices):
+            self.calls.append(list(indices))
+            return [self[i] for i in indices]
+
+    ds = Batched(5)
+    batches = list(DataLoader(ds, batch_size=2))
+    assert ds.calls == [[0, 1], [2, 3], [4]] and arr(batches[1]["y"]).tolist() == [4, 9]
+
+
+@needs_tensor
 def test_iterable_dataset():
     class Stream(IterableDataset):
         def __iter__(self):
