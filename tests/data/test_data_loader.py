@@ -284,3 +284,12 @@ def test_loader_property_partition(n, bs, drop_last, shuffle, seed):
         np.testing.assert_array_equal(xb[:, 1], yb * 3.0)
     if not shuffle:
         np.testing.assert_array_equal(seen, np.arange(len(seen)))
+
+
+@given(n=st.integers(0, 3000), fracs=st.lists(st.integers(0, 20), min_size=1, max_size=4).filter(lambda w: sum(w) > 0))
+def test_fraction_lengths_match_torch(n, fracs):
+    torch_data = pytest.importorskip("torch.utils.data", reason="PyTorch not installed: the torch oracle is optional")
+    fr = [w / sum(fracs) for w in fracs]
+    if not np.isclose(sum(fr), 1.0) or sum(fr) > 1:
+        return
+    assert _split_lengths(n, fr) == [len(s) for s in torch_data.random_split(range(n), fr)]
