@@ -203,7 +203,9 @@ class GaussianNoise(_BatchTransform):
         is_tensor = _backend.is_tensor(batch)
         arr = _backend.to_numpy(batch)
         dtype = _float_dtype(arr.dtype)
-        out = (arr + self.rng.normal(self.mean, self.std, size=arr.shape)).astype(dtype)
+        noise_dtype = np.float32 if dtype == np.float32 else np.float64   # no float64 temporaries for float32 batches
+        noise = self.rng.standard_normal(size=arr.shape, dtype=noise_dtype)
+        out = (arr + (noise * noise_dtype(self.std) + noise_dtype(self.mean))).astype(dtype, copy=False)
         if self.clip is not None:
             out = np.clip(out, self.clip[0], self.clip[1])
         return _backend.from_numpy(out) if is_tensor else out
