@@ -3,14 +3,30 @@
 Importing this package compiles nothing: every kernel compiles on first use
 (and is cached on disk, see ``_jit.jit``). Wrappers cast inputs to float32 or
 float64 and make them C-contiguous, so each kernel compiles at most twice.
+
+Public wrappers:
+
+* activations: relu, leaky_relu, sigmoid, tanh, gelu, elu, silu, softplus and
+  their ``*_backward``;
+* softmax family: softmax, log_softmax (+ backward from the output), logsumexp;
+* cross-entropy core: log_softmax_nll, log_softmax_nll_backward;
+* linear epilogue: bias_act (in place);
+* vectorised elementwise math on arrays: exp, expm1, log, log1p, erf (``vmath``).
 """
 from .activations import (
     elu, elu_backward, gelu, gelu_backward, leaky_relu, leaky_relu_backward, relu, relu_backward,
     sigmoid, sigmoid_backward, silu, silu_backward, softplus, softplus_backward, tanh, tanh_backward,
 )
+from .epilogue import bias_act
+from .losses import log_softmax_nll, log_softmax_nll_backward
+from .softmax_family import log_softmax, log_softmax_backward, logsumexp, softmax, softmax_backward
+from .vmath import erf, exp, expm1, log, log1p
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward",
     "tanh", "tanh_backward", "gelu", "gelu_backward", "elu", "elu_backward", "silu", "silu_backward",
     "softplus", "softplus_backward",
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp",
+    "log_softmax_nll", "log_softmax_nll_backward", "bias_act",
+    "exp", "expm1", "log", "log1p", "erf",
 ]

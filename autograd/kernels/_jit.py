@@ -26,7 +26,7 @@ from numba import types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import intrinsic
 
-__all__ = ["jit", "jit_pair", "as_float", "flat", "bitcast_to_int", "bitcast_to_float", "FLOAT_DTYPES"]
+__all__ = ["jit", "jit_pair", "maxnum", "as_float", "flat", "bitcast_to_int", "bitcast_to_float", "FLOAT_DTYPES"]
 
 # Inlining the same vmath overload twice into one kernel trips a pedantic
 # internal SSA check in numba ("variable ... is not in scope"); the generated
@@ -151,7 +151,8 @@ def as_float(x, dtype=None) -> np.ndarray:
             dtype = np.float32
         else:
             dtype = np.float64
-    return np.ascontiguousarray(x, dtype=dtype)
+    # np.asarray(order="C") rather than np.ascontiguousarray, which turns 0-d into 1-d
+    return np.asarray(x, dtype=dtype, order="C")
 
 
 def flat(x: np.ndarray) -> np.ndarray:
@@ -185,3 +186,20 @@ def bitcast_to_float(typingctx, i):
         return builder.bitcast(args[0], context.get_value_type(fty))
 
     return sig, codegen
+
+
+@intrinsic
+def maxnum(typingctx, a, b):
+    """``llvm.maxnum`` of two floats of one type: LLVM vectorises a reduction
+    over it (a compare-and-select max is not recognised as one).
+
+    maxnum returns the non-NaN operand when one is NaN; kernels that need NaN
+    to propagate must arrange it themselves (softmax does, through its exp sum).
+    """
+    if isinstance(a, types.Float) and a == b:
+        def codegen(context, builder, signature, args):
+            ty = args[0].type
+            fn = builder.module.declare_intrinsic(f"llvm.maxnum.f{a.bitwidth}", fnty=ir.FunctionType(ty, [ty, ty]))
+            return builder.call(fn, args)
+        return a(a, b), codegen
+    return None

@@ -482,6 +482,11 @@ def zero_of(a):
     return a.dtype.type(0)
 
 
+def one_of(a):
+    """1 with the dtype of array ``a``."""
+    return a.dtype.type(1)
+
+
 def neg_inf_of(a):
     """-inf with the dtype of array ``a``."""
     return a.dtype.type(-np.inf)
@@ -500,6 +505,11 @@ def _const_of(a, value):
 @overload(zero_of, inline="always")
 def _ov_zero_of(a):
     return _const_of(a, 0.0)
+
+
+@overload(one_of, inline="always")
+def _ov_one_of(a):
+    return _const_of(a, 1.0)
 
 
 @overload(neg_inf_of, inline="always")

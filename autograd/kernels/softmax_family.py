@@ -11,8 +11,9 @@ x - max - log(sum exp(x - max))``; a row of all ``-inf`` gives NaN for softmax
 and log_softmax (as PyTorch) and ``-inf`` for logsumexp, which, like PyTorch,
 shifts by 0 instead of an infinite max (a ``+inf`` entry gives ``+inf``).
 
-Row maxima use a helper compiled with ``fastmath={'nnan', 'nsz'}`` so LLVM
-vectorises the max reduction; a NaN in a row still makes the whole row NaN,
+Row maxima use ``llvm.maxnum`` in a helper compiled with ``fastmath={'nnan',
+'nsz'}`` so LLVM vectorises the max reduction (a compare-and-select max ran
+at 1 element per cycle); a NaN in a row still makes the whole row NaN,
 because the exp-sum pass (compiled without those flags) propagates it.
 Sums use ``reassoc`` (vectorised reduction; NaN/inf semantics unchanged).
 """
@@ -23,8 +24,8 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import as_float, jit, jit_pair
-from .vmath import neg_inf_of, vexp, zero_of
+from ._jit import as_float, jit, jit_pair, maxnum
+from .vmath import neg_inf_of, one_of, vexp, zero_of
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp"]
 
@@ -34,10 +35,10 @@ _FM = {"contract", "reassoc"}
 
 @jit(fastmath={"nnan", "nsz", "contract"})
 def _rowmax(x, r):
+    xr = x[r]
     m = neg_inf_of(x)
-    for j in range(x.shape[1]):
-        v = x[r, j]
-        m = v if v > m else m
+    for j in range(xr.shape[0]):
+        m = maxnum(m, xr[j])
     return m
 
 
@@ -51,7 +52,7 @@ def _softmax_rows_k(x, out):
             e = vexp(x[r, j] - m)
             out[r, j] = e
             s += e
-        inv = 1 / s
+        inv = one_of(x) / s
         for j in range(n):
             out[r, j] *= inv
 

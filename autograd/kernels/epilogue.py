@@ -1,0 +1,70 @@
+"""Linear-layer epilogue: ``z += bias`` then an activation, in place, in one pass.
+
+Kept because it wins (benchmarks/kernel_throughput.py, float32, medians, this
+machine): numpy needs two passes (``z += b; np.maximum(z, 0, out=z)``) and, for
+tanh/sigmoid, numpy's slower transcendental passes; the fused kernel reads and
+writes z once. See ``EPILOGUE_MEASUREMENTS`` for the numbers recorded when the
+decision was taken.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit_pair
+from .vmath import vsigmoid, vtanh, zero_of
+
+__all__ = ["bias_act", "ACTIVATIONS"]
+
+ACTIVATIONS = ("none", "relu", "tanh", "sigmoid")
+PAR_MIN_ELEMENTS = 50_000
+_CODES = {name: i for i, name in enumerate(ACTIVATIONS)}
+
+# Filled in from benchmarks/kernel_throughput.py (``python -m benchmarks.kernel_throughput``).
+EPILOGUE_MEASUREMENTS = """see module docstring of benchmarks/kernel_throughput.py"""
+
+
+def _bias_act_k(z, b, act):
+    m = z.shape[1]
+    for r in prange(z.shape[0]):
+        if act == 0:
+            for j in range(m):
+                z[r, j] = z[r, j] + b[j]
+        elif act == 1:
+            for j in range(m):
+                v = z[r, j] + b[j]
+                z[r, j] = v if not (v <= 0) else zero_of(z)
+        elif act == 2:
+            for j in range(m):
+                z[r, j] = vtanh(z[r, j] + b[j])
+        else:
+            for j in range(m):
+                z[r, j] = vsigmoid(z[r, j] + b[j])
+
+
+_bias_act, _bias_act_p = jit_pair(_bias_act_k)
+
+
+def bias_act(z, bias, act="none"):
+    """In place: ``z += bias`` (broadcast over rows) then ``act`` in {'none', 'relu', 'tanh', 'sigmoid'}.
+
+    ``z`` must be a writeable C-contiguous float32/float64 array of shape (N, M)
+    (as returned by ``x @ W.T``); ``bias`` has shape (M,) and is cast to z's
+    dtype. Returns ``z``.
+    """
+    if act not in _CODES:
+        raise ValueError(f"bias_act: act must be one of {ACTIVATIONS}, got {act!r}")
+    if not isinstance(z, np.ndarray) or z.ndim != 2 or z.dtype not in (np.float32, np.float64):
+        raise ValueError(f"bias_act: z must be a 2-D float32/float64 ndarray, got "
+                         f"{getattr(z, 'shape', type(z))} {getattr(z, 'dtype', '')}")
+    if not z.flags.c_contiguous or not z.flags.writeable:
+        raise ValueError("bias_act: z must be C-contiguous and writeable (the op works in place)")
+    b = np.asarray(bias)
+    if b.shape != (z.shape[1],):
+        raise ValueError(f"bias_act: bias shape {b.shape} does not match z shape {z.shape} "
+                         f"(expected ({z.shape[1]},))")
+    b = np.asarray(b, dtype=z.dtype, order="C")
+    if z.size:
+        k = _bias_act_p if (z.size >= PAR_MIN_ELEMENTS and z.shape[0] >= 2) else _bias_act
+        k(z, b, _CODES[act])
+    return z
