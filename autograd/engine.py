@@ -135,13 +135,8 @@ def _needed_nodes(roots, targets):
         if done:
             ok = id(node) in target_nodes
             for e in node._edges:
-                if e is None:
-                    continue
-                nxt = e[0]
-                if isinstance(nxt, Tensor):
-                    ok = ok or id(nxt) in target_leaves
-                else:
-                    ok = ok or needed.get(nxt, False)
+                if e is not None:
+                    ok = ok or (id(e[0]) in target_leaves if e[1] < 0 else needed.get(e[0], False))
             needed[node] = ok
             continue
         if node in needed:
@@ -149,9 +144,97 @@ def _needed_nodes(roots, targets):
         needed[node] = False
         stack.append((node, True))
         for e in node._edges:
-            if e is not None and not isinstance(e[0], Tensor) and e[0] not in needed:
+            if e is not None and e[1] >= 0 and e[0] not in needed:
                 stack.append((e[0], False))
     return needed
+
+
+def _count_dependencies(start):
+    """For every node reachable from `start`: how many edges point at it."""
+    deps = dict.fromkeys(start, 0)
+    stack = list(start)
+    while stack:
+        for e in stack.pop()._edges:
+            if e is not None and e[1] >= 0:
+                nxt = e[0]
+                c = deps.get(nxt)
+                if c is None:
+                    deps[nxt] = 1
+                    stack.append(nxt)
+                else:
+                    deps[nxt] = c + 1
+    return deps
+
+
+def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
+    """Walk the graph from `roots`; returns captured input gradients when targets are given.
+
+    Buffers hold, per node, the summed gradient of its output (a list for nodes with
+    several outputs).
+    """
+    start = list(dict.fromkeys(t._fn for t in roots if t._fn is not None))
+    deps = _count_dependencies(start)
+    walk = _Walk(targets, accumulate, create_graph, start)
+
+    buffers = {}
+    for t, g in zip(roots, root_grads):
+        walk.given.add(id(g._data))
+        if t._fn is None:
+            walk.deliver_leaf(t, g)
+        else:
+            _add_to_buffer(buffers, t._fn, t._nr, g)
+    ready = [n for n in start if deps[n] == 0]
+
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    needed = walk.needed
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            out = None
+            if grads is not None:
+                multi = node.num_outputs != 1
+                if not multi:
+                    grads = [grads]
+                if node._out_hooks or node._pre_hooks or walk.capture_node:
+                    grads = walk.pre_hooks(node, grads)
+                if needed is None or (needed.get(node, False) and
+                                      any(g is not None for g in grads)):
+                    out = _call_backward(node, grads, multi)
+                    if not retain_graph:
+                        node._free()
+            edges = node._edges
+            for i in range(len(edges)):
+                e = edges[i]
+                if e is None:
+                    continue
+                nxt, nr = e
+                g = out[i] if out is not None else None
+                if nr < 0:
+                    if g is not None:
+                        walk.deliver_leaf(nxt, g)
+                    continue
+                if g is not None:
+                    _add_to_buffer(buffers, nxt, nr, g)
+                c = deps[nxt] - 1
+                deps[nxt] = c
+                if c == 0:
+                    ready.append(nxt)
+    finally:
+        _state.enabled = prev_mode
+    return walk.captured
+
+
+def _add_to_buffer(buffers, node, nr, g):
+    if node.num_outputs == 1:
+        old = buffers.get(node)
+        buffers[node] = g if old is None else old + g
+        return
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node.num_outputs
+    buf[nr] = g if buf[nr] is None else buf[nr] + g
 
 
 def _sorted_hooks(hooks):
@@ -160,162 +243,118 @@ def _sorted_hooks(hooks):
         [h for h in hooks if hasattr(h, "_retains")]
 
 
-def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
-    """Walk the graph from `roots`; returns captured input gradients when targets are given."""
-    # -- dependency counts
-    deps = {}
-    start = []
-    for t in roots:
-        fn = t._fn
-        if fn is not None and fn not in deps:
-            deps[fn] = 0
-            start.append(fn)
-    stack = list(start)
-    while stack:
-        node = stack.pop()
-        for e in node._edges:
-            if e is not None:
-                nxt = e[0]
-                if not isinstance(nxt, Tensor):
-                    if nxt in deps:
-                        deps[nxt] += 1
-                    else:
-                        deps[nxt] = 1
-                        stack.append(nxt)
+class _Walk:
+    """What one backward pass delivers where: leaf accumulation, grad() capture, hooks."""
 
-    needed = _needed_nodes(start, targets) if targets is not None else None
-    capture_leaf = {}
-    capture_node = {}
-    captured = None
-    if targets is not None:
-        captured = [None] * len(targets)
-        for i, t in enumerate(targets):
-            if t._fn is None:
-                capture_leaf.setdefault(id(t), []).append(i)
-            else:
-                capture_node.setdefault((t._fn, t._nr), []).append(i)
-    given = set()  # arrays already handed to a leaf's .grad (or by the user): never aliased
+    def __init__(self, targets, accumulate, create_graph, start):
+        self.accumulate = accumulate
+        self.create_graph = create_graph
+        self.given = set()  # arrays handed to a .grad (or by the user): never aliased
+        self.needed = _needed_nodes(start, targets) if targets is not None else None
+        self.capture_leaf = {}
+        self.capture_node = {}
+        self.captured = None
+        if targets is not None:
+            self.captured = [None] * len(targets)
+            for i, t in enumerate(targets):
+                if t._fn is None:
+                    self.capture_leaf.setdefault(id(t), []).append(i)
+                else:
+                    self.capture_node.setdefault((t._fn, t._nr), []).append(i)
 
-    # -- seed the roots
-    buffers = {}
-    for t, g in zip(roots, root_grads):
-        given.add(id(g._data))
-        if t._fn is None:
-            _deliver_leaf(t, g, create_graph, accumulate, capture_leaf, captured, given)
-            continue
-        buf = buffers.get(t._fn)
-        if buf is None:
-            buf = buffers[t._fn] = [None] * _num_outputs(t._fn)
-        buf[t._nr] = g if buf[t._nr] is None else buf[t._nr] + g
-    ready = [n for n in start if deps[n] == 0]
-
-    prev_mode = _state.enabled
-    _state.enabled = create_graph
-    try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
-            run = grads is not None and (needed is None or needed.get(node, False))
-            if grads is not None:
-                grads = _pre_hooks(node, grads, capture_node, captured)
-            if run and needed is not None and not any(g is not None for g in grads):
-                run = False
-            if run:
-                out = _call_backward(node, grads)
-                if not retain_graph:
-                    node._free()
-            else:
-                out = None
-            edges = node._edges
-            for i, e in enumerate(edges):
-                if e is None:
+    def pre_hooks(self, node, grads):
+        """Tensor hooks of the node's outputs, grad() capture, then the node's pre-hooks."""
+        out_hooks = node._out_hooks
+        if out_hooks:
+            for nr, hooks in out_hooks.items():
+                if grads[nr] is None:
                     continue
-                nxt = e[0]
-                g = out[i] if out is not None else None
-                if isinstance(nxt, Tensor):
-                    if g is not None:
-                        _deliver_leaf(nxt, g, create_graph, accumulate, capture_leaf, captured,
-                                      given)
-                    continue
-                if g is not None:
-                    buf = buffers.get(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * _num_outputs(nxt)
-                    nr = e[1]
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    ready.append(nxt)
-    finally:
-        _state.enabled = prev_mode
-    return captured
-
-
-def _num_outputs(node):
-    return node.num_outputs if isinstance(node, Function) else 1
-
-
-def _pre_hooks(node, grads, capture_node, captured):
-    """Tensor hooks of the node's outputs, grad() capture, then the node's pre-hooks."""
-    out_hooks = getattr(node, "_out_hooks", None)
-    if out_hooks:
-        for nr, hooks in out_hooks.items():
-            if grads[nr] is None:
-                continue
-            for h in _sorted_hooks(hooks):
-                r = h(grads[nr])
+                for h in _sorted_hooks(hooks):
+                    r = h(grads[nr])
+                    if r is not None:
+                        grads[nr] = r
+        if self.capture_node:
+            captured = self.captured
+            for nr in range(len(grads)):
+                slots = self.capture_node.get((node, nr))
+                if slots and grads[nr] is not None:
+                    for s in slots:
+                        captured[s] = grads[nr] if captured[s] is None else captured[s] + grads[nr]
+        pre = node._pre_hooks
+        if pre:
+            for h in list(pre):
+                r = h(tuple(grads))
                 if r is not None:
-                    grads[nr] = r
-    if capture_node:
-        for nr in range(len(grads)):
-            slots = capture_node.get((node, nr))
-            if slots and grads[nr] is not None:
-                for s in slots:
-                    captured[s] = grads[nr] if captured[s] is None else captured[s] + grads[nr]
-    pre = getattr(node, "_pre_hooks", None)
-    if pre:
-        for h in list(pre):
-            r = h(tuple(grads))
-            if r is not None:
-                grads = list(r)
-    return grads
+                    grads = list(r)
+        return grads
+
+    def deliver_leaf(self, leaf, g):
+        """Run a leaf's hooks, then capture (grad()) or accumulate into .grad (backward())."""
+        if leaf._hooks:
+            for h in list(leaf._hooks):
+                r = h(g)
+                if r is not None:
+                    g = r
+        if self.captured is not None:
+            slots = self.capture_leaf.get(id(leaf))
+            if not slots:
+                return
+            captured = self.captured
+            for s in slots:
+                captured[s] = g if captured[s] is None else captured[s] + g
+        if not self.accumulate:
+            return
+        if g._data.shape != leaf._data.shape:
+            raise RuntimeError(f"gradient of shape {tuple(g._data.shape)} cannot accumulate into "
+                               f"a leaf of shape {tuple(leaf._data.shape)}")
+        if self.create_graph:
+            leaf._grad = g if leaf._grad is None else leaf._grad + g
+            return
+        arr = g._data
+        if leaf._grad is None:
+            if arr.base is not None or not arr.flags.writeable or id(arr) in self.given or \
+                    arr.dtype != leaf._data.dtype:
+                arr = np.array(arr, dtype=leaf._data.dtype, order="C")
+            self.given.add(id(arr))
+            leaf._grad = _wrap(arr, False, None, 0, None)
+        else:
+            total = leaf._grad._data + arr
+            leaf._grad = _wrap(total.astype(leaf._data.dtype, copy=False), False, None, 0, None)
 
 
-def _call_backward(node, grads):
+def _call_backward(node, grads, multi):
     """Run one node's backward and check what it returned."""
-    cls = type(node)
-    if "_freed" in node.__dict__:
+    if node._freed:
         node._raise_freed()
     if isinstance(node, Function):
-        grads = _materialize(node, grads)
-        out = cls.backward(node, *grads)
+        out = node.backward(node, *_materialize(node, grads))
     else:
-        out = cls.backward(node, grads[0])
-    if not isinstance(out, tuple):
+        out = node.backward(node, grads[0])
+    if out.__class__ is not tuple:
         out = (out,)
-    edges = node._edges
-    if len(out) < len(edges):
-        if isinstance(node, Function) and not any(out[len(out):]):
-            raise RuntimeError(
-                f"function {node.name()} returned an incorrect number of gradients (expected "
-                f"{len(edges)}, got {len(out)})")
-        out = out + (None,) * (len(edges) - len(out))
-    elif len(out) > len(edges):
-        if any(g is not None for g in out[len(edges):]):
-            raise RuntimeError(
-                f"function {node.name()} returned an incorrect number of gradients (expected "
-                f"{len(edges)}, got {len(out)})")
+    n = len(node._edges)
+    if len(out) != n:
+        out = _fix_count(node, out, n)
     if isinstance(node, Function):
         out = _check_function_grads(node, out)
-    hooks = getattr(node, "_hooks", None)
-    if hooks:
-        for h in list(hooks):
+    if node._hooks:
+        for h in list(node._hooks):
             r = h(out, tuple(grads))
             if r is not None:
                 out = tuple(r)
     if anomaly.enabled:
         _check_finite(node, out)
     return out
+
+
+def _fix_count(node, out, n):
+    """Pad a short tuple of gradients with None; extra entries must be None."""
+    if len(out) > n and all(g is None for g in out[n:]):
+        return out[:n]
+    if len(out) < n and not isinstance(node, Function):
+        return out + (None,) * (n - len(out))
+    raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                       f"(expected {n}, got {len(out)})")
 
 
 def _materialize(node, grads):
@@ -355,41 +394,8 @@ def _check_function_grads(node, out):
 def _check_finite(node, out):
     for i, g in enumerate(out):
         if g is not None and g._data.dtype.kind == "f" and not np.isfinite(g._data).all():
-            trace = getattr(node, "_trace", None)
+            trace = node._trace
             where = f"\nThe forward op was called at:\n{trace}" if trace else ""
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan values in its {i}th output "
                 f"(shape {tuple(g._data.shape)}).{where}")
-
-
-def _deliver_leaf(leaf, g, create_graph, accumulate, capture_leaf, captured, given):
-    """Run a leaf's hooks, then capture (grad()) or accumulate into .grad (backward())."""
-    if leaf._hooks:
-        for h in list(leaf._hooks):
-            r = h(g)
-            if r is not None:
-                g = r
-    if capture_leaf:
-        slots = capture_leaf.get(id(leaf))
-        if slots:
-            for s in slots:
-                captured[s] = g if captured[s] is None else captured[s] + g
-    if not accumulate or (captured is not None and id(leaf) not in capture_leaf):
-        return
-    if g._data.shape != leaf._data.shape:
-        raise RuntimeError(f"gradient of shape {tuple(g._data.shape)} cannot accumulate into a "
-                           f"leaf of shape {tuple(leaf._data.shape)}")
-    if create_graph:
-        leaf._grad = g if leaf._grad is None else leaf._grad + g
-        return
-    arr = g._data
-    if leaf._grad is None:
-        if arr.base is not None or not arr.flags.writeable or id(arr) in given or \
-                arr.dtype != leaf._data.dtype:
-            arr = np.array(arr, dtype=leaf._data.dtype, order="C")
-        given.add(id(arr))
-        leaf._grad = _wrap(arr, False, None, 0, None)
-    else:
-        old = leaf._grad
-        leaf._grad = _wrap((old._data + arr).astype(leaf._data.dtype, copy=False), False, None,
-                           0, None)

@@ -37,10 +37,19 @@ class Node:
     for a recorded tensor, `(leaf_tensor, 0)` for a leaf that requires grad, or None.
     """
 
-    __slots__ = ("_edges", "_saved", "_versions", "_out", "_hooks", "_pre_hooks",
-                 "_out_hooks", "_trace", "__dict__", "__weakref__")
+    __slots__ = ("_edges", "__dict__", "__weakref__")
 
     num_outputs = 1
+    # Defaults read from the class until a node sets its own (kept out of __slots__ so
+    # creating a node costs nothing for the fields most nodes never use).
+    _saved = None
+    _versions = ()
+    _out = None
+    _hooks = None
+    _pre_hooks = None
+    _out_hooks = None
+    _trace = None
+    _freed = False
 
     def name(self):
         """PyTorch-style node name, e.g. 'MulBackward0'."""
@@ -57,7 +66,7 @@ class Node:
         for e in self._edges:
             if e is None:
                 out.append((None, 0))
-            elif isinstance(e[0], Tensor):
+            elif e[1] < 0:
                 out.append((AccumulateGrad(e[0]), 0))
             else:
                 out.append(e)
@@ -71,13 +80,13 @@ class Node:
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) runs after this node's backward; may return new grad_inputs."""
-        if getattr(self, "_hooks", None) is None:
+        if self._hooks is None:
             self._hooks = []
         return _RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) runs before this node's backward; may return new grad_outputs."""
-        if getattr(self, "_pre_hooks", None) is None:
+        if self._pre_hooks is None:
             self._pre_hooks = []
         return _RemovableHandle(self._pre_hooks, fn)
 
@@ -91,9 +100,11 @@ class Node:
     @property
     def saved_tensors(self):
         """The tensors given to save_for_backward; raises if freed or modified in place."""
+        if self._freed:
+            self._raise_freed()
         saved = self._saved
         if saved is None:
-            self._raise_freed()
+            return ()
         for t, v in zip(saved, self._versions):
             if isinstance(t, Tensor) and (t._vc[0] if t._vc is not None else 0) != v:
                 raise RuntimeError(
@@ -108,7 +119,9 @@ class Node:
         """The op's (first) output, rebuilt as a tensor whose grad_fn is this node."""
         out = self._out
         if out is None:
-            self._raise_freed()
+            if self._freed:
+                self._raise_freed()
+            raise RuntimeError(f"{self.name()} did not save its output")
         data, box, version = out
         if box[0] != version:
             raise RuntimeError(
@@ -119,16 +132,10 @@ class Node:
         return _wrap(data, True, self, 0, box)
 
     def _free(self):
-        """Drop what backward needed (saved tensors and arrays); keep small metadata."""
-        freed = bool(getattr(self, "_saved", None)) or getattr(self, "_out", None) is not None
-        self._saved = None
-        self._out = None
+        """Drop everything backward needed (saved tensors, arrays, metadata)."""
         d = self.__dict__
-        for k in [k for k, v in d.items() if isinstance(v, (np.ndarray, Tensor))]:
-            del d[k]
-            freed = True
-        if freed:
-            d["_freed"] = True
+        d.clear()
+        d["_freed"] = True
 
     def _raise_freed(self):
         raise RuntimeError(
@@ -194,6 +201,18 @@ def _capture_trace(node):
     node._trace = "".join(traceback.format_list(stack[-3:]))
 
 
+def _link_view(out, base):
+    """A view shares its base's version counter (in-place changes are seen by both)."""
+    if base._vc is None:
+        base._vc = [0]
+    out._vc = base._vc
+    out._base = base if base._base is None else base._base
+
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+
+
 class Op(Node):
     """Base of built-in ops: forward on ndarrays, backward on Tensors.
 
@@ -205,31 +224,40 @@ class Op(Node):
 
     __slots__ = ()
     save_output = False
+    is_view = False
 
     @classmethod
     def apply(cls, *args, **params):
         """Run forward, and record a node when grad mode is on and an input requires grad."""
         ctx = _new(cls)
         data = cls.forward(ctx, *args, **params)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
+        if data.__class__ is not _ndarray:
+            data = _asarray(data)
         if _state.enabled:
-            edges = None
-            for i, a in enumerate(args):
+            needed = False
+            edges = []
+            for a in args:
                 if isinstance(a, Tensor) and a._rg:
-                    if edges is None:
-                        edges = [None] * len(args)
                     fn = a._fn
-                    edges[i] = (fn, a._nr) if fn is not None else (a, 0)
-            if edges is not None:
+                    edges.append((fn, a._nr) if fn is not None else (a, -1))
+                    needed = True
+                else:
+                    edges.append(None)
+            if needed:
                 ctx._edges = edges
-                out = _wrap(data, True, ctx, 0, [0])
+                out = _wrap(data, True, ctx, 0, None)
                 if cls.save_output:
-                    ctx._out = (data, out._vc, 0)
+                    box = out._vc = [0]
+                    ctx._out = (data, box, 0)
+                if cls.is_view:
+                    _link_view(out, args[0])
                 if anomaly.enabled:
                     _capture_trace(ctx)
                 return out
-        return _wrap(data, False, None, 0, None)
+        out = _wrap(data, False, None, 0, None)
+        if cls.is_view:
+            _link_view(out, args[0])
+        return out
 
     @staticmethod
     def forward(ctx, *args, **params):  # pragma: no cover - abstract
@@ -267,9 +295,6 @@ class Function(Node):
     def apply(cls, *args, **kwargs):
         """Run forward with recording off, then connect the outputs to a new node."""
         ctx = _new(cls)
-        ctx._saved = ()
-        ctx._versions = ()
-        ctx._out = None
         ctx.__dict__.update(_materialize=True, _non_diff=(), _dirty=())
         edges = [None] * len(args)
         any_rg = False
@@ -277,7 +302,7 @@ class Function(Node):
             for i, a in enumerate(args):
                 if isinstance(a, Tensor) and a._rg:
                     fn = a._fn
-                    edges[i] = (fn, a._nr) if fn is not None else (a, 0)
+                    edges[i] = (fn, a._nr) if fn is not None else (a, -1)
                     any_rg = True
         ctx._edges = edges
         ctx._in_shapes = tuple(a._data.shape if isinstance(a, Tensor) else None for a in args)

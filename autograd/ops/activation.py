@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import grad_mode
-from . import _kernels as K
+from .. import kernels as K
 from ..function import Op
 from ..tensor import Tensor
 from ._util import norm_dim, wrap
@@ -315,13 +315,13 @@ class CrossEntropyIndex(Op):
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction):
         x = logits._data
-        losses, logp = K.log_softmax_nll(x, target, ignore_index)
+        losses, saved = K.log_softmax_nll(x, target, ignore_index)
         valid = target != ignore_index
         w = np.where(valid, 1.0, 0.0) if weight is None else \
             np.where(valid, weight[np.where(valid, target, 0)], 0.0)
         w = w.astype(x.dtype)
         ctx.save_for_backward(logits)
-        ctx.logp, ctx.target, ctx.ignore_index, ctx.reduction = logp, target, ignore_index, reduction
+        ctx.saved, ctx.target, ctx.ignore_index, ctx.reduction = saved, target, ignore_index, reduction
         losses = losses * w
         if reduction == "none":
             ctx.coef = w
@@ -335,20 +335,17 @@ class CrossEntropyIndex(Op):
 
     @staticmethod
     def backward(ctx, g):
-        coef = ctx.coef
-        scale = g._data * coef if ctx.reduction == "none" else coef * g._data
-        if not _state.enabled:
-            d = K.log_softmax_nll_backward(scale.astype(ctx.logp.dtype, copy=False), ctx.logp,
-                                           ctx.target, ctx.ignore_index)
-            return (wrap(d), None, None, None, None)
+        coef = ctx.coef  # d loss / d per-sample loss, without the upstream gradient
         (logits,) = ctx.saved_tensors
-        n, c = ctx.logp.shape
-        onehot = np.zeros((n, c), dtype=ctx.logp.dtype)
+        if not _state.enabled:
+            scale = (g._data * coef).astype(logits._data.dtype, copy=False)
+            d = K.log_softmax_nll_backward(scale, ctx.saved, ctx.target, ctx.ignore_index)
+            return (wrap(d), None, None, None, None)
+        n, c = logits._data.shape
+        onehot = np.zeros((n, c), dtype=logits._data.dtype)
         valid = ctx.target != ctx.ignore_index
         onehot[np.arange(n)[valid], ctx.target[valid]] = 1.0
-        gcol = (g * coef).reshape(-1, 1) if ctx.reduction == "none" else \
-            (g * coef.reshape(-1, 1))
-        return ((logits.softmax(1) - onehot) * gcol, None, None, None, None)
+        return ((logits.softmax(1) - onehot) * (g * coef).reshape(-1, 1), None, None, None, None)
 
 
 class MSELoss(Op):

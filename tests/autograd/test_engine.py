@@ -70,7 +70,7 @@ def test_second_backward_raises_after_free_and_works_with_retain_graph():
     y.backward(retain_graph=True)
     y.backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
-    with pytest.raises(RuntimeError, match="MulBackward0.*second time"):
+    with pytest.raises(RuntimeError, match="SumBackward0.*second time"):
         y.backward()
 
 
