@@ -7,7 +7,7 @@ import numpy as np
 
 from ..function import Op
 from ..tensor import Tensor
-from ._util import data, fix_float, reduce_to, shape_of, wrap
+from ._util import data, fix_float, reduce_to, shape_of, sum_to, wrap
 
 
 def _grad_of(ctx, i):
@@ -31,6 +31,13 @@ class Add(Op):
         return (reduce_to(g, sa) if _grad_of(ctx, 0) else None,
                 reduce_to(g, sb) if _grad_of(ctx, 1) else None)
 
+    @staticmethod
+    def fast_backward(ctx, g):
+        sa, sb = ctx.shapes
+        e = ctx._edges
+        return (sum_to(g, sa) if e[0] is not None else None,
+                sum_to(g, sb) if e[1] is not None else None)
+
 
 class Sub(Op):
     """a - b"""
@@ -47,6 +54,13 @@ class Sub(Op):
         return (reduce_to(g, sa) if _grad_of(ctx, 0) else None,
                 reduce_to(-g, sb) if _grad_of(ctx, 1) else None)
 
+    @staticmethod
+    def fast_backward(ctx, g):
+        sa, sb = ctx.shapes
+        e = ctx._edges
+        return (sum_to(g, sa) if e[0] is not None else None,
+                sum_to(-g, sb) if e[1] is not None else None)
+
 
 class Mul(Op):
     """a * b"""
@@ -62,6 +76,13 @@ class Mul(Op):
         a, b = ctx.saved_tensors
         return (reduce_to(g * b, a._data.shape) if _grad_of(ctx, 0) else None,
                 reduce_to(g * a, b._data.shape) if _grad_of(ctx, 1) else None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        a, b = ctx.saved_tensors
+        e = ctx._edges
+        return (sum_to(g * data(b), a._data.shape) if e[0] is not None else None,
+                sum_to(g * data(a), b._data.shape) if e[1] is not None else None)
 
 
 class Div(Op):
@@ -236,6 +257,10 @@ class Neg(Op):
     def backward(ctx, g):
         return (-g,)
 
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (-g,)
+
 
 class Exp(Op):
     """exp(x)"""
@@ -249,6 +274,13 @@ class Exp(Op):
     @staticmethod
     def backward(ctx, g):
         return (g * ctx.output,)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        out = ctx._out
+        if out[1][0] != out[2]:
+            ctx.output  # raises the version error
+        return (g * out[0],)
 
 
 class Log(Op):
@@ -438,19 +470,21 @@ class Clamp(Op):
         if out is d:
             out = d.copy()
         ctx.keep = keep
-        ctx.shapes = (None, shape_of(lo), shape_of(hi))
+        ctx.shapes = (d.shape, shape_of(lo), shape_of(hi))
         ctx.lo_wins = None if lo_d is None else (d < lo_d)
         ctx.hi_wins = None if hi_d is None else (d > hi_d)
         if lo_d is not None and hi_d is not None:
             # PyTorch: min(max(x, lo), hi): where lo > hi the result is hi
             ctx.lo_wins = ctx.lo_wins & ~(np.asarray(lo_d) > np.asarray(hi_d))
+            ctx.hi_wins = np.maximum(d, lo_d) > hi_d
         return fix_float(out, d, None) if d.dtype.kind == "f" else out.astype(
             np.result_type(d, lo_d if lo_d is not None else hi_d))
 
     @staticmethod
     def backward(ctx, g):
         dt = g._data.dtype
-        gx = g * np.broadcast_to(ctx.keep, g._data.shape).astype(dt) if _grad_of(ctx, 0) else None
+        gx = reduce_to(g * np.broadcast_to(ctx.keep, g._data.shape).astype(dt), ctx.shapes[0]) \
+            if _grad_of(ctx, 0) else None
         glo = ghi = None
         if _grad_of(ctx, 1):
             glo = reduce_to(g * ctx.lo_wins.astype(dt), ctx.shapes[1])
@@ -495,6 +529,10 @@ class Clone(Op):
 
     @staticmethod
     def backward(ctx, g):
+        return (g,)
+
+    @staticmethod
+    def fast_backward(ctx, g):
         return (g,)
 
 

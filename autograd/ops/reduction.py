@@ -41,6 +41,12 @@ class Sum(Op):
     def backward(ctx, g):
         return (_expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim),)
 
+    @staticmethod
+    def fast_backward(ctx, g):
+        if not ctx.keepdim and ctx.axes:
+            g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
+        return (np.broadcast_to(g, ctx.in_shape),)
+
 
 def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
     """Sum of all elements, or over `dim` (int or tuple)."""
@@ -323,10 +329,12 @@ class CumSum(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return np.cumsum(x._data, axis=dim)
+        return np.cumsum(x._data, axis=dim).reshape(x._data.shape)  # 0-d stays 0-d
 
     @staticmethod
     def backward(ctx, g):
+        if g._data.ndim == 0:
+            return (g, None)
         return (g.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..function import Op
 from ..tensor import Tensor, _wrap
-from ._util import data, norm_dim, reduce_to, wrap
+from ._util import data, norm_dim, reduce_to, sum_to, wrap
 
 
 def _shape_arg(shape):
@@ -52,6 +52,10 @@ class Reshape(Op):
     @staticmethod
     def backward(ctx, g):
         return (Reshape.apply(g, shape=ctx.in_shape),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (g.reshape(ctx.in_shape),)
 
 
 def reshape(input, *shape):
@@ -112,6 +116,10 @@ class Permute(Op):
     @staticmethod
     def backward(ctx, g):
         return (Permute.apply(g, dims=tuple(np.argsort(ctx.dims))),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (np.transpose(g, np.argsort(ctx.dims)),)
 
 
 def permute(input, *dims):
@@ -179,6 +187,10 @@ class Expand(Op):
     @staticmethod
     def backward(ctx, g):
         return (reduce_to(g, ctx.in_shape),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (sum_to(g, ctx.in_shape),)
 
 
 def expand(input, *sizes):
@@ -267,6 +279,12 @@ class BasicIndex(Op):
     def backward(ctx, g):
         return (IndexAdd.apply(g, key=ctx.key, shape=ctx.in_shape, basic=True),)
 
+    @staticmethod
+    def fast_backward(ctx, g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        out[ctx.key] = g
+        return (out,)
+
 
 class AdvancedIndex(Op):
     """x[int arrays / bool masks]: a copy; repeated indices accumulate in backward."""
@@ -280,6 +298,12 @@ class AdvancedIndex(Op):
     @staticmethod
     def backward(ctx, g):
         return (IndexAdd.apply(g, key=ctx.key, shape=ctx.in_shape, basic=False),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        np.add.at(out, ctx.key, g)
+        return (out,)
 
 
 class IndexAdd(Op):
@@ -669,6 +693,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
         raise RuntimeError(f"topk(): selected index k={k} out of range for dimension {d} of "
                            f"size {n}")
     s = sort(input, d, descending=largest)
+    if input._data.ndim == 0:  # PyTorch returns the element itself (k 0 or 1)
+        return TopkResult(*s)
     idx = np.take(s.indices._data, range(k), axis=d)
     return TopkResult(Gather.apply(input, dim=d, index=idx), wrap(idx))
 
