@@ -29,7 +29,7 @@ from numba import prange, types
 from numba.extending import overload
 
 from ._jit import as_float, jit_pair
-from .vmath import verf, vexp, vexpm1_small, vlog1p, vsigmoid, vtanh
+from .vmath import cast_like, verf, vexp, vexpm1_small, vlog1p, vsigmoid, vtanh
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
@@ -149,100 +149,137 @@ def _ov_silu_grad(x):
 
 
 # ----------------------------------------------------------------- kernels
-def _relu_bw_k(g, x, out, a, b):
+def _relu_bw_k(g, x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = a if x[i] <= 0 else g[i]
 
 
-def _leaky_k(x, out, a, b):
+def _leaky_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         v = x[i]
         out[i] = v if v > 0 else v * a
 
 
-def _leaky_bw_k(g, x, out, a, b):
+def _leaky_bw_k(g, x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = g[i] if x[i] > 0 else g[i] * a
 
 
-def _sigmoid_k(x, out, a, b):
+def _sigmoid_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = vsigmoid(x[i])
 
 
-def _sigmoid_bw_k(g, y, out, a, b):
+def _sigmoid_bw_k(g, y, out, a0, b0):
+    a = cast_like(y, a0)
+    b = cast_like(y, b0)
     # a = 1 in the right dtype
     for i in prange(y.shape[0]):
         out[i] = g[i] * (a - y[i]) * y[i]
 
 
-def _tanh_k(x, out, a, b):
+def _tanh_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = vtanh(x[i])
 
 
-def _tanh_bw_k(g, y, out, a, b):
+def _tanh_bw_k(g, y, out, a0, b0):
+    a = cast_like(y, a0)
+    b = cast_like(y, b0)
     for i in prange(y.shape[0]):
         out[i] = g[i] * (a - y[i] * y[i])
 
 
-def _gelu_k(x, out, a, b):
+def _gelu_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = _gelu_erf_s(x[i])
 
 
-def _gelu_bw_k(g, x, out, a, b):
+def _gelu_bw_k(g, x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = g[i] * _gelu_erf_grad_s(x[i])
 
 
-def _gelu_tanh_k(x, out, a, b):
+def _gelu_tanh_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = _gelu_tanh_s(x[i])
 
 
-def _gelu_tanh_bw_k(g, x, out, a, b):
+def _gelu_tanh_bw_k(g, x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = g[i] * _gelu_tanh_grad_s(x[i])
 
 
-def _elu_k(x, out, a, b):
+def _elu_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         v = x[i]
         out[i] = v if v > 0 else a * vexpm1_small(v)
 
 
-def _elu_bw_k(g, x, out, a, b):
+def _elu_bw_k(g, x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         v = x[i]
         out[i] = g[i] if v > 0 else g[i] * a * vexp(v)
 
 
-def _silu_k(x, out, a, b):
+def _silu_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = _silu_s(x[i])
 
 
-def _silu_bw_k(g, x, out, a, b):
+def _silu_bw_k(g, x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     for i in prange(x.shape[0]):
         out[i] = g[i] * _silu_grad_s(x[i])
 
 
-def _softplus_k(x, out, beta, threshold):
+def _softplus_k(x, out, beta0, threshold0):
+    beta = cast_like(x, beta0)
+    threshold = cast_like(x, threshold0)
     for i in prange(x.shape[0]):
         v = x[i]
         z = v * beta
         out[i] = v if z > threshold else vlog1p(vexp(z)) / beta
 
 
-def _softplus_bw_k(g, x, out, beta, threshold):
+def _softplus_bw_k(g, x, out, beta0, threshold0):
+    beta = cast_like(x, beta0)
+    threshold = cast_like(x, threshold0)
+    one = cast_like(x, 1.0)
     for i in prange(x.shape[0]):
         z = x[i] * beta
         e = vexp(z)
-        out[i] = g[i] if z > threshold else g[i] * e / (e + 1)
+        out[i] = g[i] if z > threshold else g[i] * e / (e + one)
 
 
-def _relu_k(x, out, a, b):
+def _relu_k(x, out, a0, b0):
+    a = cast_like(x, a0)
+    b = cast_like(x, b0)
     # a = 0: NaN -> NaN, x > 0 -> x, else +0
     for i in prange(x.shape[0]):
         v = x[i]
@@ -270,9 +307,19 @@ _softplus_bw, _softplus_bw_p = jit_pair(_softplus_bw_k)
 
 
 # ----------------------------------------------------------------- wrappers
+_SCALAR = {np.dtype(np.float32): np.float32, np.dtype(np.float64): np.float64}
+
+
+def _prepare(x):
+    """x as a C-contiguous float32/float64 ndarray; the common case costs ~0.1 us."""
+    if type(x) is np.ndarray and x.dtype in _SCALAR and x.flags.c_contiguous:
+        return x
+    return as_float(x)
+
+
 def _out_for(x: np.ndarray, out, op: str):
     if out is None:
-        return np.empty(x.shape, x.dtype), None
+        return np.empty_like(x), None
     if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
         raise ValueError(
             f"{op}: out must be an ndarray of shape {x.shape} and dtype {x.dtype}, got "
@@ -283,12 +330,15 @@ def _out_for(x: np.ndarray, out, op: str):
 
 
 def _unary(x, out, serial, parallel, threshold, a, b, op):
-    x = as_float(x)
+    x = _prepare(x)
     res, target = _out_for(x, out, op)
     n = x.size
     if n:
-        t = x.dtype.type
-        (parallel if n >= threshold else serial)(x.reshape(-1), res.reshape(-1), t(a), t(b))
+        if x.ndim != 1:
+            x, res1 = x.reshape(n), res.reshape(n)
+        else:
+            res1 = res
+        (parallel if n >= threshold else serial)(x, res1, a, b)
     if target is not None:
         np.copyto(target, res)
         return target
@@ -296,16 +346,21 @@ def _unary(x, out, serial, parallel, threshold, a, b, op):
 
 
 def _binary(g, x, out, serial, parallel, threshold, a, b, op):
-    x = as_float(x)
-    g = np.asarray(g)
+    x = _prepare(x)
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
     if g.shape != x.shape:
         raise ValueError(f"{op}: grad shape {g.shape} does not match input shape {x.shape}")
-    g = as_float(g, x.dtype)
+    if g.dtype != x.dtype or not g.flags.c_contiguous:
+        g = as_float(g, x.dtype)
     res, target = _out_for(x, out, op)
     n = x.size
     if n:
-        t = x.dtype.type
-        (parallel if n >= threshold else serial)(g.reshape(-1), x.reshape(-1), res.reshape(-1), t(a), t(b))
+        if x.ndim != 1:
+            g, x, res1 = g.reshape(n), x.reshape(n), res.reshape(n)
+        else:
+            res1 = res
+        (parallel if n >= threshold else serial)(g, x, res1, a, b)
     if target is not None:
         np.copyto(target, res)
         return target
@@ -324,12 +379,12 @@ def relu_backward(grad, x, out=None):
 
 def leaky_relu(x, negative_slope=0.01, out=None):
     """Leaky ReLU: ``x if x > 0 else x * negative_slope`` (``torch.nn.functional.leaky_relu``)."""
-    return _unary(x, out, _leaky, _leaky_p, PAR_CHEAP, negative_slope, 0.0, "leaky_relu")
+    return _unary(x, out, _leaky, _leaky_p, PAR_CHEAP, float(negative_slope), 0.0, "leaky_relu")
 
 
 def leaky_relu_backward(grad, x, negative_slope=0.01, out=None):
     """d leaky_relu: ``grad if x > 0 else grad * negative_slope``."""
-    return _binary(grad, x, out, _leaky_bw, _leaky_bw_p, PAR_CHEAP, negative_slope, 0.0, "leaky_relu_backward")
+    return _binary(grad, x, out, _leaky_bw, _leaky_bw_p, PAR_CHEAP, float(negative_slope), 0.0, "leaky_relu_backward")
 
 
 def sigmoid(x, out=None):
@@ -379,12 +434,12 @@ def gelu_backward(grad, x, approximate="none", out=None):
 
 def elu(x, alpha=1.0, out=None):
     """ELU: ``x if x > 0 else alpha * expm1(x)``."""
-    return _unary(x, out, _elu, _elu_p, PAR_EXP, alpha, 0.0, "elu")
+    return _unary(x, out, _elu, _elu_p, PAR_EXP, float(alpha), 0.0, "elu")
 
 
 def elu_backward(grad, x, alpha=1.0, out=None):
     """d elu w.r.t. its input: ``grad if x > 0 else grad * alpha * exp(x)`` (NaN in, NaN out, as PyTorch)."""
-    return _binary(grad, x, out, _elu_bw, _elu_bw_p, PAR_EXP, alpha, 0.0, "elu_backward")
+    return _binary(grad, x, out, _elu_bw, _elu_bw_p, PAR_EXP, float(alpha), 0.0, "elu_backward")
 
 
 def silu(x, out=None):
@@ -399,9 +454,9 @@ def silu_backward(grad, x, out=None):
 
 def softplus(x, beta=1.0, threshold=20.0, out=None):
     """Softplus: ``x if x*beta > threshold else log1p(exp(x*beta)) / beta``."""
-    return _unary(x, out, _softplus, _softplus_p, PAR_EXP, beta, threshold, "softplus")
+    return _unary(x, out, _softplus, _softplus_p, PAR_EXP, float(beta), float(threshold), "softplus")
 
 
 def softplus_backward(grad, x, beta=1.0, threshold=20.0, out=None):
     """d softplus: ``grad if x*beta > threshold else grad * z / (z + 1)``, ``z = exp(x*beta)``."""
-    return _binary(grad, x, out, _softplus_bw, _softplus_bw_p, PAR_EXP, beta, threshold, "softplus_backward")
+    return _binary(grad, x, out, _softplus_bw, _softplus_bw_p, PAR_EXP, float(beta), float(threshold), "softplus_backward")

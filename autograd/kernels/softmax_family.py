@@ -209,8 +209,8 @@ def _norm_dim(dim, ndim, op):
 
 
 def _split(shape, d):
-    outer = int(np.prod(shape[:d], dtype=np.int64))
-    inner = int(np.prod(shape[d + 1:], dtype=np.int64))
+    outer = math.prod(shape[:d])
+    inner = math.prod(shape[d + 1:])
     return outer, shape[d], inner
 
 

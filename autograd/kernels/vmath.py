@@ -502,6 +502,25 @@ def _const_of(a, value):
     return None
 
 
+def cast_like(a, v):
+    """Scalar ``v`` converted to the dtype of array ``a`` (lets wrappers pass plain Python floats,
+    which numba's dispatcher types faster than numpy scalars)."""
+    return a.dtype.type(v)
+
+
+@overload(cast_like, inline="always")
+def _ov_cast_like(a, v):
+    if isinstance(a, types.Array) and isinstance(a.dtype, types.Float):
+        if a.dtype.bitwidth == 32:
+            def impl(a, v):
+                return np.float32(v)
+        else:
+            def impl(a, v):
+                return np.float64(v)
+        return impl
+    return None
+
+
 @overload(zero_of, inline="always")
 def _ov_zero_of(a):
     return _const_of(a, 0.0)
