@@ -58,6 +58,22 @@ def reduce_to(g, shape):
     return out
 
 
+def sum_to(g, shape):
+    """Array version of reduce_to: sum a broadcast ndarray gradient down to `shape`."""
+    if shape is None:
+        return None
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        return g.reshape(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    out = g.sum(axis=axes) if axes else g
+    return out.reshape(shape) if out.shape != shape else out
+
+
 def shape_of(x):
     """Shape of a tensor operand (None for Python numbers)."""
     return x._data.shape if isinstance(x, Tensor) else None
