@@ -30,6 +30,8 @@ from .ops import (abs, absolute, add, addmm, all, allclose, amax, amin, any, arg
                   sign, silu, sin, softmax, softplus, sort, split, sqrt, square, squeeze, stack,
                   std, std_mean, sub, subtract, sum, t, tan, tanh, topk, transpose, true_divide,
                   trunc, unbind, unflatten, unsqueeze, var, var_mean, vstack, where)
+from . import fused
+from .serialization import load, save
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .tensor import Size, Tensor
