@@ -75,6 +75,7 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
+        self._opt_called = False  # set by step(); lr schedulers warn if they step first
         self.state = defaultdict(dict)
         self.param_groups = []
         if isinstance(params, Tensor):
@@ -176,6 +177,7 @@ class Optimizer:
         None are skipped.
         """
         loss = None
+        self._opt_called = True
         if closure is not None:
             with ag.enable_grad():
                 loss = closure()
