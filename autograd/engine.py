@@ -12,7 +12,7 @@ of accumulating into `.grad`, and only runs the nodes that lead to those inputs.
 import numpy as np
 
 from . import grad_mode
-from .function import Function, Node, anomaly
+from .function import Function, anomaly
 from .tensor import Tensor, _wrap
 
 _state = grad_mode.state
@@ -170,8 +170,11 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     """Walk the graph from `roots`; returns captured input gradients when targets are given.
 
     Buffers hold, per node, the summed gradient of its output (a list for nodes with
-    several outputs).
+    several outputs). Without create_graph the gradients travel as plain ndarrays and
+    ops with a `fast_backward` run it directly; tensors are only made where a user sees
+    them (hooks, `.grad`, the results of grad()).
     """
+    fast = not create_graph
     start = list(dict.fromkeys(t._fn for t in roots if t._fn is not None))
     deps = _count_dependencies(start)
     walk = _Walk(targets, accumulate, create_graph, start)
@@ -179,6 +182,8 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     buffers = {}
     for t, g in zip(roots, root_grads):
         walk.given.add(id(g._data))
+        if fast:
+            g = g._data
         if t._fn is None:
             walk.deliver_leaf(t, g)
         else:
@@ -201,9 +206,10 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
                     grads = walk.pre_hooks(node, grads)
                 if needed is None or (needed.get(node, False) and
                                       any(g is not None for g in grads)):
-                    out = _call_backward(node, grads, multi)
+                    out = _call_backward(node, grads, fast)
                     if not retain_graph:
-                        node._free()
+                        node.__dict__.clear()
+                        node._freed = True
             edges = node._edges
             for i in range(len(edges)):
                 e = edges[i]
@@ -223,7 +229,10 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
                     ready.append(nxt)
     finally:
         _state.enabled = prev_mode
-    return walk.captured
+    captured = walk.captured
+    if fast and captured is not None:
+        captured = [None if g is None else _wrap(g, False, None, 0, None) for g in captured]
+    return captured
 
 
 def _add_to_buffer(buffers, node, nr, g):
@@ -267,12 +276,8 @@ class _Walk:
         out_hooks = node._out_hooks
         if out_hooks:
             for nr, hooks in out_hooks.items():
-                if grads[nr] is None:
-                    continue
-                for h in _sorted_hooks(hooks):
-                    r = h(grads[nr])
-                    if r is not None:
-                        grads[nr] = r
+                if grads[nr] is not None:
+                    grads[nr] = self.run_tensor_hooks(_sorted_hooks(hooks), grads[nr])
         if self.capture_node:
             captured = self.captured
             for nr in range(len(grads)):
@@ -282,19 +287,46 @@ class _Walk:
                         captured[s] = grads[nr] if captured[s] is None else captured[s] + grads[nr]
         pre = node._pre_hooks
         if pre:
+            tensors = tuple(self.as_tensor(g) for g in grads)
             for h in list(pre):
-                r = h(tuple(grads))
+                r = h(tensors)
                 if r is not None:
-                    grads = list(r)
+                    tensors = tuple(r)
+            grads = [self.as_value(g) for g in tensors]
         return grads
+
+    @staticmethod
+    def check_leaf_shape(leaf, arr):
+        """A gradient must have its leaf's shape."""
+        if arr.shape != leaf._data.shape:
+            raise RuntimeError(f"gradient of shape {tuple(arr.shape)} cannot accumulate into a "
+                               f"leaf of shape {tuple(leaf._data.shape)}")
+
+    def as_tensor(self, g):
+        """A gradient as users see it: a Tensor (arrays travel raw in the fast mode)."""
+        return _wrap(g, False, None, 0, None) if isinstance(g, np.ndarray) else g
+
+    def as_value(self, g):
+        """A gradient in the engine's representation for this pass."""
+        if self.create_graph or g is None:
+            return g
+        return g._data if isinstance(g, Tensor) else np.asarray(g)
+
+    def run_tensor_hooks(self, hooks, g):
+        """Run tensor hooks (each may return a replacement gradient)."""
+        t = self.as_tensor(g)
+        changed = False
+        for h in list(hooks):
+            r = h(t)
+            if r is not None:
+                t = r
+                changed = True
+        return self.as_value(t) if changed else g
 
     def deliver_leaf(self, leaf, g):
         """Run a leaf's hooks, then capture (grad()) or accumulate into .grad (backward())."""
         if leaf._hooks:
-            for h in list(leaf._hooks):
-                r = h(g)
-                if r is not None:
-                    g = r
+            g = self.run_tensor_hooks(leaf._hooks, g)
         if self.captured is not None:
             slots = self.capture_leaf.get(id(leaf))
             if not slots:
@@ -304,13 +336,13 @@ class _Walk:
                 captured[s] = g if captured[s] is None else captured[s] + g
         if not self.accumulate:
             return
-        if g._data.shape != leaf._data.shape:
-            raise RuntimeError(f"gradient of shape {tuple(g._data.shape)} cannot accumulate into "
-                               f"a leaf of shape {tuple(leaf._data.shape)}")
         if self.create_graph:
+            self.check_leaf_shape(leaf, g._data)
             leaf._grad = g if leaf._grad is None else leaf._grad + g
             return
-        arr = g._data
+        arr = g
+        if arr.shape != leaf._data.shape:
+            self.check_leaf_shape(leaf, arr)
         if leaf._grad is None:
             if arr.base is not None or not arr.flags.writeable or id(arr) in self.given or \
                     arr.dtype != leaf._data.dtype:
@@ -322,14 +354,24 @@ class _Walk:
             leaf._grad = _wrap(total.astype(leaf._data.dtype, copy=False), False, None, 0, None)
 
 
-def _call_backward(node, grads, multi):
-    """Run one node's backward and check what it returned."""
+def _call_backward(node, grads, fast):
+    """Run one node's backward and check what it returned.
+
+    In the fast mode grads are ndarrays: an op's `fast_backward` takes and returns
+    arrays; any other backward gets tensors and its results are unwrapped.
+    """
     if node._freed:
         node._raise_freed()
-    if isinstance(node, Function):
-        out = node.backward(node, *_materialize(node, grads))
+    fb = node.fast_backward if fast else None
+    if fb is not None:
+        out = fb(node, grads[0])
     else:
-        out = node.backward(node, grads[0])
+        tgrads = [None if g is None else _wrap(g, False, None, 0, None) for g in grads] \
+            if fast else grads
+        if isinstance(node, Function):
+            out = node.backward(node, *_materialize(node, tgrads))
+        else:
+            out = node.backward(node, tgrads[0])
     if out.__class__ is not tuple:
         out = (out,)
     n = len(node._edges)
@@ -337,14 +379,29 @@ def _call_backward(node, grads, multi):
         out = _fix_count(node, out, n)
     if isinstance(node, Function):
         out = _check_function_grads(node, out)
+    if fast and fb is None:
+        out = tuple(g._data if isinstance(g, Tensor) else g for g in out)
     if node._hooks:
-        for h in list(node._hooks):
-            r = h(out, tuple(grads))
-            if r is not None:
-                out = tuple(r)
+        out = _post_hooks(node, out, grads, fast)
     if anomaly.enabled:
         _check_finite(node, out)
     return out
+
+
+def _post_hooks(node, out, grads, fast):
+    """Node hooks: fn(grad_inputs, grad_outputs), tensors in, optional replacement out."""
+    def t(g):
+        return _wrap(g, False, None, 0, None) if isinstance(g, np.ndarray) else g
+
+    tin = tuple(t(g) for g in out)
+    tout = tuple(t(g) for g in grads)
+    for h in list(node._hooks):
+        r = h(tin, tout)
+        if r is not None:
+            tin = tuple(r)
+    if fast:
+        return tuple(g._data if isinstance(g, Tensor) else g for g in tin)
+    return tin
 
 
 def _fix_count(node, out, n):
@@ -393,9 +450,11 @@ def _check_function_grads(node, out):
 
 def _check_finite(node, out):
     for i, g in enumerate(out):
-        if g is not None and g._data.dtype.kind == "f" and not np.isfinite(g._data).all():
+        if isinstance(g, Tensor):
+            g = g._data
+        if g is not None and g.dtype.kind == "f" and not np.isfinite(g).all():
             trace = node._trace
             where = f"\nThe forward op was called at:\n{trace}" if trace else ""
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan values in its {i}th output "
-                f"(shape {tuple(g._data.shape)}).{where}")
+                f"(shape {tuple(g.shape)}).{where}")

@@ -50,6 +50,7 @@ class Node:
     _out_hooks = None
     _trace = None
     _freed = False
+    fast_backward = None  # optional array-in, arrays-out backward (see Op)
 
     def name(self):
         """PyTorch-style node name, e.g. 'MulBackward0'."""

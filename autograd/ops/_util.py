@@ -31,8 +31,10 @@ def as_tensor_like(x, like=None):
 def fix_float(result, x, y):
     """PyTorch promotion for int tensor (op) Python float: the default dtype, not float64."""
     if result.dtype == np.float64:
-        if (isinstance(x, np.ndarray) and x.dtype == np.float64) or \
-                (isinstance(y, np.ndarray) and y.dtype == np.float64):
+        # a numpy scalar here is a 0-d tensor's data (data() turns other numpy scalars into
+        # Python numbers), so it promotes like an array
+        if (isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64) or \
+                (isinstance(y, (np.ndarray, np.generic)) and y.dtype == np.float64):
             return result
         return result.astype(_dt.get_default_dtype())
     return result

@@ -13,7 +13,7 @@ from .. import grad_mode
 from .. import kernels as K
 from ..function import Op
 from ..tensor import Tensor
-from ._util import norm_dim, wrap
+from ._util import norm_dim, reduce_to, shape_of, sum_to
 
 _state = grad_mode.state
 
@@ -39,9 +39,11 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, g):
         y = _out_data(ctx)
-        if not _state.enabled:
-            return (wrap(K.relu_backward(g._data, y)),)
         return (g * (y > 0).astype(y.dtype),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (K.relu_backward(g, _out_data(ctx)),)
 
 
 class LeakyRelu(Op):
@@ -56,10 +58,13 @@ class LeakyRelu(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if not _state.enabled:
-            return (wrap(K.leaky_relu_backward(g._data, x._data, ctx.slope)), None)
         d = x._data
         return (g * np.where(d > 0, 1.0, ctx.slope).astype(d.dtype), None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (K.leaky_relu_backward(g, x._data, ctx.slope), None)
 
 
 class Sigmoid(Op):
@@ -73,10 +78,12 @@ class Sigmoid(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if not _state.enabled:
-            return (wrap(K.sigmoid_backward(g._data, _out_data(ctx))),)
         y = ctx.output
         return (g * y * (1.0 - y),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (K.sigmoid_backward(g, _out_data(ctx)),)
 
 
 class Tanh(Op):
@@ -90,10 +97,12 @@ class Tanh(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if not _state.enabled:
-            return (wrap(K.tanh_backward(g._data, _out_data(ctx))),)
         y = ctx.output
         return (g * (1.0 - y * y),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (K.tanh_backward(g, _out_data(ctx)),)
 
 
 class Gelu(Op):
@@ -108,8 +117,6 @@ class Gelu(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if not _state.enabled:
-            return (wrap(K.gelu_backward(g._data, x._data, ctx.approximate)), None)
         if ctx.approximate == "tanh":
             c = math.sqrt(2.0 / math.pi)
             inner = (x + 0.044715 * x * x * x) * c
@@ -119,6 +126,11 @@ class Gelu(Op):
         cdf = 0.5 * (1.0 + (x * (1.0 / math.sqrt(2.0))).erf())
         pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
         return (g * (cdf + x * pdf), None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (K.gelu_backward(g, x._data, ctx.approximate), None)
 
 
 class Erf(Op):
@@ -147,11 +159,14 @@ class Elu(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if not _state.enabled:
-            return (wrap(K.elu_backward(g._data, x._data, ctx.alpha)), None)
         pos = (x._data > 0)
         neg_part = x.masked_fill(pos, 0.0).exp() * ctx.alpha
         return (g * neg_part.masked_fill(pos, 1.0), None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (K.elu_backward(g, x._data, ctx.alpha), None)
 
 
 class Silu(Op):
@@ -165,10 +180,13 @@ class Silu(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if not _state.enabled:
-            return (wrap(K.silu_backward(g._data, x._data)),)
         s = x.sigmoid()
         return (g * (s * (1.0 + x * (1.0 - s))),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (K.silu_backward(g, x._data),)
 
 
 class Softplus(Op):
@@ -183,15 +201,19 @@ class Softplus(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if not _state.enabled:
-            return (wrap(K.softplus_backward(g._data, x._data, ctx.beta, ctx.threshold)),
-                    None, None)
         linear = x._data * ctx.beta > ctx.threshold
         s = (x * ctx.beta).sigmoid()
         return (g * s.masked_fill(linear, 1.0), None, None)
 
 
 # ----------------------------------------------------------------------------- softmax family
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (K.softplus_backward(g, x._data, ctx.beta, ctx.threshold), None, None)
+
+
 class Softmax(Op):
     """exp(x) / sum(exp(x)) along dim."""
 
@@ -204,10 +226,12 @@ class Softmax(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if not _state.enabled:
-            return (wrap(K.softmax_backward(g._data, _out_data(ctx), ctx.dim)), None)
         y = ctx.output
         return (y * (g - (g * y).sum(ctx.dim, keepdim=True)), None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (K.softmax_backward(g, _out_data(ctx), ctx.dim), None)
 
 
 class LogSoftmax(Op):
@@ -222,10 +246,12 @@ class LogSoftmax(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if not _state.enabled:
-            return (wrap(K.log_softmax_backward(g._data, _out_data(ctx), ctx.dim)), None)
         y = ctx.output
         return (g - y.exp() * g.sum(ctx.dim, keepdim=True), None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (K.log_softmax_backward(g, _out_data(ctx), ctx.dim), None)
 
 
 def _softmax_args(input, dim, dtype, name):
@@ -267,21 +293,23 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         e = ctx._edges
         need_b = len(e) > 2 and e[2] is not None
-        if not _state.enabled:
-            gd = g._data
-            g2 = gd.reshape(-1, gd.shape[-1]) if gd.ndim != 2 else gd
-            gx = wrap(np.matmul(gd, w._data)) if e[0] is not None else None
-            gw = None
-            if e[1] is not None:
-                xd = x._data
-                x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-                gw = wrap(g2.T @ x2) if g2.ndim == 2 else wrap(np.outer(g2, x2))
-            gb = wrap(g2.sum(0)) if need_b else None
-            return gx, gw, gb
         g2 = g.reshape(-1, g._data.shape[-1])
         gx = g.matmul(w) if e[0] is not None else None
         gw = g2.mT.matmul(x.reshape(-1, x._data.shape[-1])) if e[1] is not None else None
         gb = g2.sum(0) if need_b else None
+        return gx, gw, gb
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        x, w = ctx.saved_tensors
+        e = ctx._edges
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gx = np.matmul(g, w._data) if e[0] is not None else None
+        gw = None
+        if e[1] is not None:
+            xd = x._data
+            gw = g2.T @ (xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd)
+        gb = g2.sum(0) if len(e) > 2 and e[2] is not None else None
         return gx, gw, gb
 
 
@@ -337,15 +365,18 @@ class CrossEntropyIndex(Op):
     def backward(ctx, g):
         coef = ctx.coef  # d loss / d per-sample loss, without the upstream gradient
         (logits,) = ctx.saved_tensors
-        if not _state.enabled:
-            scale = (g._data * coef).astype(logits._data.dtype, copy=False)
-            d = K.log_softmax_nll_backward(scale, ctx.saved, ctx.target, ctx.ignore_index)
-            return (wrap(d), None, None, None, None)
         n, c = logits._data.shape
         onehot = np.zeros((n, c), dtype=logits._data.dtype)
         valid = ctx.target != ctx.ignore_index
         onehot[np.arange(n)[valid], ctx.target[valid]] = 1.0
         return ((logits.softmax(1) - onehot) * (g * coef).reshape(-1, 1), None, None, None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (logits,) = ctx.saved_tensors
+        scale = (g * ctx.coef).astype(logits._data.dtype, copy=False)
+        d = K.log_softmax_nll_backward(scale, ctx.saved, ctx.target, ctx.ignore_index)
+        return (d, None, None, None, None)
 
 
 class MSELoss(Op):
@@ -359,6 +390,7 @@ class MSELoss(Op):
         ctx.save_for_backward(input, target)
         ctx.reduction = reduction
         ctx.diff = diff
+        ctx.shapes = (a.shape, shape_of(target))
         sq = diff * diff
         if reduction == "none":
             return sq
@@ -373,16 +405,18 @@ class MSELoss(Op):
         red = ctx.reduction
         scale = 2.0 / n if red == "mean" else 2.0
         e = ctx._edges
-        if not _state.enabled:
-            gd = g._data
-            base = ctx.diff * (gd * scale if red != "none" else gd * 2.0)
-            gi = wrap(base) if e[0] is not None else None
-            gt = wrap(-base) if e[1] is not None else None
-            return gi, gt, None
         gsc = g * scale if red != "none" else g * 2.0
         base = (input - target) * gsc
-        return (base if e[0] is not None else None,
-                -base if e[1] is not None else None, None)
+        return (reduce_to(base, ctx.shapes[0]) if e[0] is not None else None,
+                reduce_to(-base, ctx.shapes[1]) if e[1] is not None else None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        e = ctx._edges
+        scale = 2.0 / ctx.diff.size if ctx.reduction == "mean" else 2.0
+        base = ctx.diff * (g * scale)
+        return (sum_to(base, ctx.shapes[0]) if e[0] is not None else None,
+                -sum_to(base, ctx.shapes[1]) if e[1] is not None else None, None)
 
 
 class Dropout(Op):
@@ -399,4 +433,8 @@ class Dropout(Op):
 
     @staticmethod
     def backward(ctx, g):
+        return (g * ctx.mask, None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
         return (g * ctx.mask, None, None)

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..function import Op
 from ..tensor import Tensor
-from ._util import reduce_to, wrap
+from ._util import reduce_to, sum_to, wrap
 
 
 class Matmul(Op):
@@ -22,6 +22,15 @@ class Matmul(Op):
             ga = reduce_to(Matmul.apply(g, b.mT), a._data.shape)
         if ctx._edges[1] is not None:
             gb = reduce_to(Matmul.apply(a.mT, g), b._data.shape)
+        return ga, gb
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        a, b = ctx.saved_tensors
+        e = ctx._edges
+        ad, bd = a._data, b._data
+        ga = sum_to(np.matmul(g, np.swapaxes(bd, -1, -2)), ad.shape) if e[0] is not None else None
+        gb = sum_to(np.matmul(np.swapaxes(ad, -1, -2), g), bd.shape) if e[1] is not None else None
         return ga, gb
 
 

@@ -225,9 +225,27 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return ss / denom
 
 
+class _StdSqrt(Op):
+    """sqrt of a variance; zero gradient where the std is 0 (as PyTorch's std backward)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, v):
+        return np.sqrt(v._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.output
+        zero = out._data == 0
+        if not zero.any():
+            return (g / (2.0 * out),)
+        return ((g / (2.0 * out).masked_fill(zero, 1.0)).masked_fill(zero, 0.0),)
+
+
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation with PyTorch's `correction` semantics."""
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return _StdSqrt.apply(var(input, dim, unbiased, keepdim, correction=correction))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
