@@ -231,7 +231,7 @@ class MaskedFill(Op):
         v = data(value)
         ctx.mask = mask
         ctx.vshape = shape_of(value)
-        out = x._data.copy()
+        out = np.array(x._data)  # a copy, and an array even if x holds a numpy scalar
         np.copyto(out, v, where=np.broadcast_to(mask, out.shape), casting="unsafe")
         return out
 

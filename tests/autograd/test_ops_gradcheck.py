@@ -37,3 +37,16 @@ def test_zero_dim_grads_accumulate_as_arrays():
     y = x.masked_fill(np.array(False), 0.0)
     (y * 2 + y * 3).backward()  # MaskedFill.backward gets a numpy scalar gradient
     assert x.grad.item() == 10.0
+
+
+def test_zero_dim_float64_gradients_keep_their_precision():
+    # regression: a 0-d float64 gradient travelling as a numpy scalar was promoted like a
+    # Python float (to float32) by the next op's backward
+    import numpy as np
+    import numbagrad.autograd as ag
+    for f, d in [(lambda x: x.abs(), 1.0), (lambda x: x.relu(), 1.0),
+                 (lambda x: x.sin(), np.cos(0.5))]:
+        x = ag.tensor(np.array(0.5), requires_grad=True)
+        (f(x) * ag.tensor(np.array(0.1))).sum().backward()
+        assert x.grad.dtype == ag.float64
+        assert x.grad.item() == 0.1 * d
