@@ -112,7 +112,7 @@ def _is64(x):
 
 
 # --------------------------------------------------------------------- exp
-@overload(vexp, inline="always")
+@overload(vexp)
 def _ov_vexp(x):
     if _is64(x):
         def impl(x):
@@ -171,7 +171,7 @@ def _ov_vexp(x):
 # expm1(x) = 2**n * (expm1(r) + 1) - 1 = 2**n*expm1(r) + (2**n - 1), exact for n = 0
 # (|x| <= ln2/2 keeps full relative accuracy near 0).  For large n the two-factor
 # scaling of exp is used instead.
-@overload(vexpm1, inline="always")
+@overload(vexpm1)
 def _ov_vexpm1(x):
     if _is64(x):
         def impl(x):
@@ -239,7 +239,7 @@ def vexpm1_small(x):
     return math.expm1(x)
 
 
-@overload(vexpm1_small, inline="always")
+@overload(vexpm1_small)
 def _ov_vexpm1_small(x):
     if _is64(x):
         def impl(x):
@@ -304,7 +304,7 @@ _L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = _L
 _LF0, _LF1, _LF2, _LF3, _LF4, _LF5 = (f32(c) for c in _L[:6])
 
 
-@overload(vlog, inline="always")
+@overload(vlog)
 def _ov_vlog(x):
     if _is64(x):
         def impl(x):
@@ -370,7 +370,7 @@ def _ov_vlog(x):
     return None
 
 
-@overload(vlog1p, inline="always")
+@overload(vlog1p)
 def _ov_vlog1p(x):
     # Goldberg's trick: u = 1 + x; log1p(x) = log(u) * x / (u - 1) (exact x when u == 1).
     if isinstance(x, types.Float):
@@ -450,7 +450,7 @@ def _ov_verf(x):
 
 # -------------------------------------------------------------------- tanh
 # tanh(x) = sign(x) * e / (e + 2), e = expm1(2|x|); |x| clamped at 20 (tanh = 1 there).
-@overload(vtanh, inline="always")
+@overload(vtanh)
 def _ov_vtanh(x):
     if isinstance(x, types.Float):
         lim = f32(20.0) if _is32(x) else 20.0
@@ -465,7 +465,7 @@ def _ov_vtanh(x):
     return None
 
 
-@overload(vsigmoid, inline="always")
+@overload(vsigmoid)
 def _ov_vsigmoid(x):
     if isinstance(x, types.Float):
         one = _ONE_F if _is32(x) else 1.0
@@ -508,7 +508,7 @@ def cast_like(a, v):
     return a.dtype.type(v)
 
 
-@overload(cast_like, inline="always")
+@overload(cast_like)
 def _ov_cast_like(a, v):
     if isinstance(a, types.Array) and isinstance(a.dtype, types.Float):
         if a.dtype.bitwidth == 32:
@@ -521,17 +521,17 @@ def _ov_cast_like(a, v):
     return None
 
 
-@overload(zero_of, inline="always")
+@overload(zero_of)
 def _ov_zero_of(a):
     return _const_of(a, 0.0)
 
 
-@overload(one_of, inline="always")
+@overload(one_of)
 def _ov_one_of(a):
     return _const_of(a, 1.0)
 
 
-@overload(neg_inf_of, inline="always")
+@overload(neg_inf_of)
 def _ov_neg_inf_of(a):
     return _const_of(a, -np.inf)
 
