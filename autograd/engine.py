@@ -193,36 +193,40 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     prev_mode = _state.enabled
     _state.enabled = create_graph
     needed = walk.needed
+    # the common case (plain backward(): no grad() targets, no anomaly mode) skips checks
+    simple = fast and needed is None and not anomaly.enabled
+    deliver = walk.deliver_leaf
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
-            out = None
-            if grads is not None:
-                multi = node.num_outputs != 1
-                if not multi:
-                    grads = [grads]
-                if node._out_hooks or node._pre_hooks or walk.capture_node:
-                    grads = walk.pre_hooks(node, grads)
-                if needed is None or (needed.get(node, False) and
-                                      any(g is not None for g in grads)):
-                    out = _call_backward(node, grads, fast)
-                    if not retain_graph:
-                        node.__dict__.clear()
-                        node._freed = True
             edges = node._edges
-            for i in range(len(edges)):
-                e = edges[i]
+            fb = node.fast_backward
+            if grads is None:
+                out = (None,) * len(edges)
+            elif simple and fb is not None and not node._special:
+                out = fb(node, grads)
+                if len(out) != len(edges):
+                    out = _fix_count(node, out, len(edges))
+                if not retain_graph:
+                    node.__dict__.clear()
+                    node._freed = node._special = True
+            else:
+                out = _general_step(node, grads, fast, walk, retain_graph)
+            for e, g in zip(edges, out):
                 if e is None:
                     continue
                 nxt, nr = e
-                g = out[i] if out is not None else None
                 if nr < 0:
                     if g is not None:
-                        walk.deliver_leaf(nxt, g)
+                        deliver(nxt, g)
                     continue
                 if g is not None:
-                    _add_to_buffer(buffers, nxt, nr, g)
+                    if nxt.num_outputs == 1:
+                        old = buffers.get(nxt)
+                        buffers[nxt] = g if old is None else old + g
+                    else:
+                        _add_to_buffer(buffers, nxt, nr, g)
                 c = deps[nxt] - 1
                 deps[nxt] = c
                 if c == 0:
@@ -233,6 +237,23 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     if fast and captured is not None:
         captured = [None if g is None else _wrap(g, False, None, 0, None) for g in captured]
     return captured
+
+
+def _general_step(node, grads, fast, walk, retain_graph):
+    """One node with everything checked: hooks, grad() targets, Functions, anomaly mode."""
+    if node.num_outputs == 1:
+        grads = [grads]
+    if node._out_hooks or node._pre_hooks or walk.capture_node:
+        grads = walk.pre_hooks(node, grads)
+    needed = walk.needed
+    if needed is not None and not (needed.get(node, False) and
+                                   any(g is not None for g in grads)):
+        return (None,) * len(node._edges)
+    out = _call_backward(node, grads, fast)
+    if not retain_graph:
+        node.__dict__.clear()
+        node._freed = node._special = True
+    return out
 
 
 def _add_to_buffer(buffers, node, nr, g):

@@ -50,6 +50,7 @@ class Node:
     _out_hooks = None
     _trace = None
     _freed = False
+    _special = False  # set once a node has hooks or is freed: the engine's careful path
     fast_backward = None  # optional array-in, arrays-out backward (see Op)
 
     def name(self):
@@ -83,12 +84,14 @@ class Node:
         """fn(grad_inputs, grad_outputs) runs after this node's backward; may return new grad_inputs."""
         if self._hooks is None:
             self._hooks = []
+        self._special = True
         return _RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) runs before this node's backward; may return new grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = []
+        self._special = True
         return _RemovableHandle(self._pre_hooks, fn)
 
     # ----- saved tensors

@@ -330,9 +330,10 @@ class Tensor:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         node = self._fn
-        hooks = node._out_hooks if _has(node, "_out_hooks") else None
+        hooks = node._out_hooks
         if hooks is None:
             hooks = node._out_hooks = {}
+        node._special = True
         lst = hooks.setdefault(self._nr, [])
         if any(getattr(h, "_retains", None) is not None and h._retains() is self for h in lst):
             return
@@ -355,7 +356,7 @@ class Tensor:
     def retains_grad(self):
         """True if retain_grad() was called on this non-leaf tensor."""
         node = self._fn
-        if node is None or not _has(node, "_out_hooks") or node._out_hooks is None:
+        if node is None or node._out_hooks is None:
             return False
         return any(getattr(h, "_retains", None) is not None and h._retains() is self
                    for h in node._out_hooks.get(self._nr, ()))
@@ -373,8 +374,9 @@ class Tensor:
                 self._hooks = []
             return _RemovableHandle(self._hooks, hook)
         node = self._fn
-        if not _has(node, "_out_hooks") or node._out_hooks is None:
+        if node._out_hooks is None:
             node._out_hooks = {}
+        node._special = True
         return _RemovableHandle(node._out_hooks.setdefault(self._nr, []), hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -668,14 +670,6 @@ class Size(tuple):
         for s in self:
             n *= s
         return n
-
-
-def _has(obj, name):
-    try:
-        getattr(obj, name)
-        return True
-    except AttributeError:
-        return False
 
 
 def _norm_dim(dim, ndim, opname):

@@ -43,9 +43,12 @@ class Sum(Op):
 
     @staticmethod
     def fast_backward(ctx, g):
-        if not ctx.keepdim and ctx.axes:
-            g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
-        return (np.broadcast_to(g, ctx.in_shape),)
+        out = np.empty(ctx.in_shape, g.dtype)  # cheaper than np.broadcast_to for small inputs
+        if g.ndim == 0:
+            out.fill(g)
+        else:
+            out[...] = g if ctx.keepdim else g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
+        return (out,)
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
