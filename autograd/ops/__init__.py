@@ -64,8 +64,10 @@ def div(input, other, rounding_mode=None):
     """input / other (rounding_mode 'floor' or 'trunc' gives a non-differentiable result)."""
     if rounding_mode is None:
         return Div.apply(input, other)
-    q = Div.apply(input, other)._data
-    q = np.floor(q) if rounding_mode == "floor" else np.trunc(q)
+    if rounding_mode == "floor":  # as PyTorch: Python's floor division, not floor(a / b)
+        q = floor_divide(input, other)._data
+    else:
+        q = np.trunc(Div.apply(input, other)._data)
     if _t(input)._data.dtype.kind in "iu" and (not isinstance(other, Tensor)
                                                 or other._data.dtype.kind in "iu"):
         q = q.astype(_t(input)._data.dtype)
