@@ -93,6 +93,13 @@ def _widen_float32(disp):
     disp.compile = compile
 
 
+# Interleave 1: one 16-lane vector per iteration, so a row of 100 elements
+# runs 96 lanes vectorised and only 4 in the scalar remainder (the default
+# interleave of 4 left 36 scalar exps per row: softmax over (10000, 100)
+# took 1.6 ms instead of 0.95 ms serial).
+_INTERLEAVE = 1
+
+
 class _force_vector_width:
     def __init__(self, width):
         self.width = width
@@ -102,6 +109,7 @@ class _force_vector_width:
     # loop); those lines are swallowed by pointing fd 2 at /dev/null meanwhile.
     def __enter__(self):
         llvm.set_option("", f"--force-vector-width={self.width}")
+        llvm.set_option("", f"--force-vector-interleave={_INTERLEAVE}")
         self.saved = None
         try:
             sys.stderr.flush()
@@ -114,6 +122,7 @@ class _force_vector_width:
 
     def __exit__(self, *exc):
         llvm.set_option("", "--force-vector-width=0")
+        llvm.set_option("", "--force-vector-interleave=0")
         if self.saved is not None:
             os.dup2(self.saved, 2)
             os.close(self.saved)
