@@ -15,15 +15,28 @@ def _grad_of(ctx, i):
     return ctx._edges[i] is not None
 
 
+def _broadcast_error(opname, operands, err):
+    """numpy's broadcasting ValueError as a RuntimeError naming the op and every shape."""
+    if "broadcast" not in str(err):
+        return err  # some other ValueError: raised unchanged
+    shapes = [tuple(np.shape(data(o))) for o in operands
+              if isinstance(o, (Tensor, np.ndarray, list))]
+    return RuntimeError(f"{opname}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                        f"together ({err})")
+
+
 # ----------------------------------------------------------------------------- binary
 class Add(Op):
     """a + b"""
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        return fix_float(x + y, x, y)
+        try:
+            x, y = data(a), data(b)
+            ctx.shapes = (shape_of(a), shape_of(b))
+            return fix_float(x + y, x, y)
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("add", (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -44,9 +57,12 @@ class Sub(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        return fix_float(x - y, x, y)
+        try:
+            x, y = data(a), data(b)
+            ctx.shapes = (shape_of(a), shape_of(b))
+            return fix_float(x - y, x, y)
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("sub", (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -67,9 +83,12 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.save_for_backward(a, b)
-        return fix_float(x * y, x, y)
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            return fix_float(x * y, x, y)
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("mul", (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -90,12 +109,15 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.save_for_backward(a, b)
-        out = x / y
-        if isinstance(out, np.ndarray) and out.dtype == np.float64:
-            out = fix_float(out, x, y)
-        return out
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            out = x / y
+            if isinstance(out, np.ndarray) and out.dtype == np.float64:
+                out = fix_float(out, x, y)
+            return out
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("div", (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -113,10 +135,13 @@ class Pow(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.save_for_backward(a, b)
-        out = fix_float(np.power(x, y), x, y)
-        return out
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            out = fix_float(np.power(x, y), x, y)
+            return out
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("pow", (a, b), e) from None
 
     save_output = True
 
@@ -165,11 +190,14 @@ class Maximum(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        ctx.wa = (x > y) + 0.5 * (x == y)
-        out = np.maximum(x, y)
-        return out
+        try:
+            x, y = data(a), data(b)
+            ctx.shapes = (shape_of(a), shape_of(b))
+            ctx.wa = (x > y) + 0.5 * (x == y)
+            out = np.maximum(x, y)
+            return out
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("maximum", (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -184,10 +212,13 @@ class Minimum(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = data(a), data(b)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        ctx.wa = (x < y) + 0.5 * (x == y)
-        return np.minimum(x, y)
+        try:
+            x, y = data(a), data(b)
+            ctx.shapes = (shape_of(a), shape_of(b))
+            ctx.wa = (x < y) + 0.5 * (x == y)
+            return np.minimum(x, y)
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("minimum", (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -202,17 +233,20 @@ class Where(Op):
 
     @staticmethod
     def forward(ctx, cond, a, b):
-        x, y = data(a), data(b)
-        ctx.cond = cond
-        ctx.shapes = (None, shape_of(a), shape_of(b))
-        out = np.where(cond, x, y)
-        if out.dtype == np.float64 and not (
-                (isinstance(x, np.ndarray) and x.dtype == np.float64)
-                or (isinstance(y, np.ndarray) and y.dtype == np.float64)):
-            ref = x if isinstance(x, np.ndarray) else y
-            out = out.astype(ref.dtype if isinstance(ref, np.ndarray) and ref.dtype.kind == "f"
-                             else np.float32)
-        return out
+        try:
+            x, y = data(a), data(b)
+            ctx.cond = cond
+            ctx.shapes = (None, shape_of(a), shape_of(b))
+            out = np.where(cond, x, y)
+            if out.dtype == np.float64 and not (
+                    (isinstance(x, np.ndarray) and x.dtype == np.float64)
+                    or (isinstance(y, np.ndarray) and y.dtype == np.float64)):
+                ref = x if isinstance(x, np.ndarray) else y
+                out = out.astype(ref.dtype if isinstance(ref, np.ndarray) and ref.dtype.kind == "f"
+                                 else np.float32)
+            return out
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("where", (cond, a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -228,12 +262,15 @@ class MaskedFill(Op):
 
     @staticmethod
     def forward(ctx, x, mask, value):
-        v = data(value)
-        ctx.mask = mask
-        ctx.vshape = shape_of(value)
-        out = np.array(x._data)  # a copy, and an array even if x holds a numpy scalar
-        np.copyto(out, v, where=np.broadcast_to(mask, out.shape), casting="unsafe")
-        return out
+        try:
+            v = data(value)
+            ctx.mask = mask
+            ctx.vshape = shape_of(value)
+            out = np.array(x._data)  # a copy, and an array even if x holds a numpy scalar
+            np.copyto(out, v, where=np.broadcast_to(mask, out.shape), casting="unsafe")
+            return out
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("masked_fill", (x, mask, value), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -457,28 +494,31 @@ class Clamp(Op):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        d = x._data
-        lo_d, hi_d = data(lo), data(hi)
-        keep = np.ones(d.shape, dtype=bool)
-        out = d
-        if lo_d is not None:
-            keep = keep & (d >= lo_d)
-            out = np.maximum(out, lo_d)
-        if hi_d is not None:
-            keep = keep & (d <= hi_d)
-            out = np.minimum(out, hi_d)
-        if out is d:
-            out = d.copy()
-        ctx.keep = keep
-        ctx.shapes = (d.shape, shape_of(lo), shape_of(hi))
-        ctx.lo_wins = None if lo_d is None else (d < lo_d)
-        ctx.hi_wins = None if hi_d is None else (d > hi_d)
-        if lo_d is not None and hi_d is not None:
-            # PyTorch: min(max(x, lo), hi): where lo > hi the result is hi
-            ctx.lo_wins = ctx.lo_wins & ~(np.asarray(lo_d) > np.asarray(hi_d))
-            ctx.hi_wins = np.maximum(d, lo_d) > hi_d
-        return fix_float(out, d, None) if d.dtype.kind == "f" else out.astype(
-            np.result_type(d, lo_d if lo_d is not None else hi_d))
+        try:
+            d = x._data
+            lo_d, hi_d = data(lo), data(hi)
+            keep = np.ones(d.shape, dtype=bool)
+            out = d
+            if lo_d is not None:
+                keep = keep & (d >= lo_d)
+                out = np.maximum(out, lo_d)
+            if hi_d is not None:
+                keep = keep & (d <= hi_d)
+                out = np.minimum(out, hi_d)
+            if out is d:
+                out = d.copy()
+            ctx.keep = keep
+            ctx.shapes = (d.shape, shape_of(lo), shape_of(hi))
+            ctx.lo_wins = None if lo_d is None else (d < lo_d)
+            ctx.hi_wins = None if hi_d is None else (d > hi_d)
+            if lo_d is not None and hi_d is not None:
+                # PyTorch: min(max(x, lo), hi): where lo > hi the result is hi
+                ctx.lo_wins = ctx.lo_wins & ~(np.asarray(lo_d) > np.asarray(hi_d))
+                ctx.hi_wins = np.maximum(d, lo_d) > hi_d
+            return fix_float(out, d, None) if d.dtype.kind == "f" else out.astype(
+                np.result_type(d, lo_d if lo_d is not None else hi_d))
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("clamp", (x, lo, hi), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -541,9 +581,12 @@ class Lerp(Op):
 
     @staticmethod
     def forward(ctx, start, end, weight):
-        s, e, w = data(start), data(end), data(weight)
-        ctx.save_for_backward(start, end, weight)
-        return fix_float(s + w * (e - s), s, e)
+        try:
+            s, e, w = data(start), data(end), data(weight)
+            ctx.save_for_backward(start, end, weight)
+            return fix_float(s + w * (e - s), s, e)
+        except ValueError as e:  # numpy's broadcasting error
+            raise _broadcast_error("lerp", (start, end, weight), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -561,16 +604,25 @@ def compare(ufunc, a, b):
     y = data(b)
     if not isinstance(y, (np.ndarray, int, float, bool)) and y is not None:
         y = np.asarray(y)
-    return wrap(np.asarray(ufunc(x, y)))
+    try:
+        return wrap(np.asarray(ufunc(x, y)))
+    except ValueError as e:
+        raise _broadcast_error(ufunc.__name__, (a, b), e) from None
 
 
 def floor_divide(a, b):
     """a // b (floor division, no gradient)."""
     x, y = data(a), data(b)
-    return wrap(np.asarray(fix_float(np.floor_divide(x, y), x, y)))
+    try:
+        return wrap(np.asarray(fix_float(np.floor_divide(x, y), x, y)))
+    except ValueError as e:
+        raise _broadcast_error("floor_divide", (a, b), e) from None
 
 
 def remainder(a, b):
     """Python-style remainder a % b (no gradient)."""
     x, y = data(a), data(b)
-    return wrap(np.asarray(fix_float(np.remainder(x, y), x, y)))
+    try:
+        return wrap(np.asarray(fix_float(np.remainder(x, y), x, y)))
+    except ValueError as e:
+        raise _broadcast_error("remainder", (a, b), e) from None

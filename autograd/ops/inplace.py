@@ -159,6 +159,11 @@ def inplace(x, name, *args, **kwargs):
             raise RuntimeError(
                 f"{name}_: result type can't be cast to the tensor's dtype {x._data.dtype} "
                 f"(shape {tuple(x._data.shape)}): {e}") from None
+        except ValueError as e:  # shapes: the result must keep x's shape
+            shapes = [tuple(a._data.shape) for a in args if isinstance(a, Tensor)]
+            raise RuntimeError(
+                f"{name}_: output with shape {tuple(x._data.shape)} doesn't match the broadcast "
+                f"of the operand shapes {shapes} ({e})") from None
         _bump(x)
         return x
     _check_recordable(x, name + "_")

@@ -597,9 +597,10 @@ def _check_index(op, input, dim, index):
                 f"{list(index.shape)} to be smaller than self {list(input._data.shape)} apart "
                 f"from dimension {dim}")
     n = input._data.shape[dim]
-    if index.size and (index.min() < -n or index.max() >= n):
-        raise RuntimeError(f"{op}(): index {int(index.max())} is out of bounds for dimension "
-                           f"{dim} with size {n}")
+    if index.size and (index.min() < 0 or index.max() >= n):  # negatives too, as PyTorch
+        bad = int(index.min()) if index.min() < 0 else int(index.max())
+        raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with "
+                           f"size {n}")
 
 
 def gather(input, dim, index):
