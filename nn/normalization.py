@@ -10,20 +10,26 @@ from .parameter import Parameter
 class BatchNorm1d(Module):
     """Batch normalisation over (N, C) or (N, C, L) inputs, per channel.
 
+    `affine` adds a learnable per-channel weight and (unless bias=False) bias.
+
     Training: normalise with the batch statistics and update `running_mean` and
     `running_var` (unbiased) with `momentum` (None: cumulative average over
     `num_batches_tracked` batches). Evaluation: use the running statistics.
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self._has_bias = bool(affine and bias)
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = dtype or ag.get_default_dtype()
         if affine:
             self.weight = Parameter(ag.ones(num_features, dtype=dtype))
-            self.bias = Parameter(ag.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(ag.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -49,7 +55,8 @@ class BatchNorm1d(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input):
         """Normalise input (N, C) or (N, C, L)."""
@@ -73,7 +80,8 @@ class BatchNorm1d(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self._has_bias}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class LayerNorm(Module):
@@ -86,6 +94,7 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
+        self._has_bias = bool(elementwise_affine and bias)
         dtype = dtype or ag.get_default_dtype()
         if elementwise_affine:
             self.weight = Parameter(ag.ones(*self.normalized_shape, dtype=dtype))
@@ -110,4 +119,4 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self._has_bias}")
