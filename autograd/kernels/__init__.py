@@ -11,7 +11,8 @@ Public wrappers:
 * softmax family: softmax, log_softmax (+ backward from the output), logsumexp;
 * cross-entropy core: log_softmax_nll, log_softmax_nll_backward;
 * linear epilogue: bias_act (in place);
-* vectorised elementwise math on arrays: exp, expm1, log, log1p, erf (``vmath``).
+* vectorised elementwise math on arrays: exp, expm1, log, log1p, erf (``vmath``);
+* ``warmup()`` compiles everything ahead of use (``python -m numbagrad.autograd.kernels``).
 """
 from .activations import (
     elu, elu_backward, gelu, gelu_backward, leaky_relu, leaky_relu_backward, relu, relu_backward,
@@ -21,6 +22,7 @@ from .epilogue import bias_act
 from .losses import log_softmax_nll, log_softmax_nll_backward
 from .softmax_family import log_softmax, log_softmax_backward, logsumexp, softmax, softmax_backward
 from .vmath import erf, exp, expm1, log, log1p
+from ._warmup import warmup
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward",
@@ -28,5 +30,5 @@ __all__ = [
     "softplus", "softplus_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp",
     "log_softmax_nll", "log_softmax_nll_backward", "bias_act",
-    "exp", "expm1", "log", "log1p", "erf",
+    "exp", "expm1", "log", "log1p", "erf", "warmup",
 ]

@@ -7,18 +7,28 @@ returns a new C-contiguous array of the same shape and dtype, or writes into
 (``torch.nn.functional`` and the derivative formulas of ATen), including
 softplus' ``threshold`` and GELU's erf and tanh forms.
 
-Dispatch, by measurement on this machine (2 cores Sapphire Rapids; numbers in
-benchmarks/kernel_throughput.py):
+Dispatch, by measurement on this machine (2 cores Sapphire Rapids, shared,
+load average ~5 while measuring; full numbers in benchmarks/kernel_throughput.py):
 
-* numpy vs numba: calling a jitted kernel on two 1-D arrays costs ~0.25 us,
-  less than one numpy ufunc call (~0.55 us for ``np.maximum(x, 0, out=o)`` at
-  1 element), so the numba kernel wins at every size, even for relu; there is
-  no numpy path (``NUMPY_BELOW = 0``).
-* serial vs ``parallel=True`` (2 threads): a parallel launch costs ~1.7 us;
-  relu measured 8.6 us serial / 6.0 us parallel at 1e5 elements and break-even
-  near 3e4, the exp-based kernels break even near 1e4. Thresholds:
-  ``PAR_CHEAP = 50_000`` (relu, leaky_relu, and the backward products without
-  exp) and ``PAR_EXP = 16_000`` (everything calling exp/erf/tanh).
+* numpy vs numba: calling a jitted kernel on two 1-D arrays costs ~0.33 us,
+  less than one numpy ufunc call (~0.8 us for ``np.maximum(x, 0)`` at 1e3
+  elements); with the wrapper (cast/contiguity check, output allocation) a
+  relu of 1e3 elements costs ~1.2 us against ~0.8 us for ``np.maximum`` and
+  ~0.6 us for ``np.tanh``. The difference (< 0.5 us) is below the cost of a
+  Tensor op around it and a numpy path would give different roundings at
+  different sizes, so there is no numpy path (``NUMPY_BELOW = 0``).
+* serial vs ``parallel=True`` (2 threads), 20th-percentile us, float32:
+
+      n        relu ser/par   sigmoid ser/par   tanh_backward ser/par
+      8000       1.0 / 1.9       2.7 / 2.9        1.1 / 2.0
+      16000      1.5 / 2.3       5.2 / 4.1        1.7 / 2.4
+      32000      3.3 / 3.4       9.8 / 6.8        3.7 / 3.6
+      64000      6.3 / 4.8      19.1 / 11.1       6.6 / 5.2
+
+  so ``PAR_CHEAP = 40_000`` (relu, leaky_relu and the backward products
+  without exp) and ``PAR_EXP = 12_000`` (kernels calling exp/erf/tanh),
+  slightly above break-even because a busy second core stalls a parallel
+  launch.
 """
 from __future__ import annotations
 
@@ -39,8 +49,8 @@ __all__ = [
 ]
 
 NUMPY_BELOW = 0
-PAR_CHEAP = 50_000
-PAR_EXP = 16_000
+PAR_CHEAP = 40_000
+PAR_EXP = 12_000
 
 _M_SQRT1_2 = 0.7071067811865476
 _K_BETA_EXACT = 0.3989422804014327  # M_2_SQRTPI * M_SQRT1_2 * 0.5 = 1/sqrt(2 pi)

@@ -29,7 +29,9 @@ from .vmath import neg_inf_of, one_of, vexp, zero_of
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp"]
 
-PAR_MIN_ELEMENTS = 16_000
+# Serial vs parallel row softmax (rows of 100, float32, us): 8000: 7.6 / 5.4,
+# 4000: 4.0 / 3.6, 2000: 2.5 / 2.6; rows are independent so the break-even is low.
+PAR_MIN_ELEMENTS = 8_000
 _FM = {"contract", "reassoc"}
 
 
