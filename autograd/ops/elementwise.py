@@ -194,7 +194,7 @@ class Maximum(Op):
             x, y = data(a), data(b)
             ctx.shapes = (shape_of(a), shape_of(b))
             ctx.wa = (x > y) + 0.5 * (x == y)
-            out = np.maximum(x, y)
+            out = fix_float(np.maximum(x, y), x, y)  # float32 vs int64: float32
             return out
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("maximum", (a, b), e) from None
@@ -216,7 +216,7 @@ class Minimum(Op):
             x, y = data(a), data(b)
             ctx.shapes = (shape_of(a), shape_of(b))
             ctx.wa = (x < y) + 0.5 * (x == y)
-            return np.minimum(x, y)
+            return fix_float(np.minimum(x, y), x, y)
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("minimum", (a, b), e) from None
 

@@ -942,6 +942,40 @@ def _topk_kw(shp):
 op("topk", S, lambda L, a, k, dim, largest: L.topk(a, k, dim, largest), distinct(kw=_topk_kw))
 
 
+# ------------------------------------------------------------------ aliases and composites
+op("subtract", E, lambda L, a, b: L.subtract(a, b), nary())
+op("multiply", E, lambda L, a, b: L.multiply(a, b), nary())
+op("true_divide", E, lambda L, a, b: L.true_divide(a, b), nary(**nz))
+op("negative", E, lambda L, a: L.negative(a), unary())
+op("absolute", E, lambda L, a: L.absolute(a), unary(avoid=(0.0,)))
+op("abs_operator", E, lambda L, a: abs(a), unary(avoid=(0.0,)))
+op("pos_operator", E, lambda L, a: +a * 2.0, unary())
+op("where_scalar_other", E, lambda L, c, a, b: L.where(c, a, 0.5), custom(_where_inputs))
+op("where_scalar_input", E, lambda L, c, a, b: L.where(c, -1.5, b), custom(_where_inputs))
+op("chain_of_ops", E, lambda L, a, b: ((a * b).exp() - a / (b * b + 1.0)).tanh().sum(),
+   nary())
+R2 = "reduction"
+op("var_mean", R2, lambda L, a, dim, keepdim, correction: L.var_mean(
+    a, dim, correction=correction, keepdim=keepdim), unary(kw=_var_kw(1)), tol32=RTOL32)
+op("std_mean", R2, lambda L, a, dim, keepdim, correction: L.std_mean(
+    a, dim, correction=correction, keepdim=keepdim),
+   distinct(kw=_var_kw(2), min_dims=1, min_side=2), tol32=RTOL32)
+op("mean_then_sum_keepdim", R2, lambda L, a: a.mean(-1, keepdim=True).sum(0), unary(min_dims=1),
+   tol32=RTOL32)
+S2 = "shape"
+op("hstack", S2, lambda L, a, b: L.hstack([a, b]), custom(_same_shape_pair))
+op("vstack", S2, lambda L, a, b: L.vstack((a, b)), custom(_same_shape_pair))
+op("concat_alias", S2, lambda L, *ts, dim: L.concat(list(ts), dim=dim), custom(_cat_inputs))
+op("broadcast_tensors", S2, lambda L, a, b: L.broadcast_tensors(a, b), nary())
+op("expand_as", S2, lambda L, a, b: a.expand_as(b * 0 + L.zeros_like(a)), nary())
+op("swapdims", S2, lambda L, a, d0, d1: a.swapdims(d0, d1), unary(kw=_two_dims_kw))
+op("view_as", S2, lambda L, a, target: a.view_as(a.reshape(target).detach()),
+   unary(kw=_reshape_kw))
+op("getitem_then_view", S2, lambda L, a: a[..., None].squeeze(-1).reshape(-1)[::2], unary())
+op("unsqueeze_expand_sum", S2, lambda L, a: a.unsqueeze(0).expand(3, *a.shape).sum(0),
+   unary())
+
+
 # ----------------------------------------------------------------------------- checks
 def _assert_close(a, b, tol, what):
     a, b = np.asarray(a), np.asarray(b)
