@@ -196,6 +196,8 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     # the common case (plain backward(): no grad() targets, no anomaly mode) skips checks
     simple = fast and needed is None and not anomaly.enabled
     deliver = walk.deliver_leaf
+    plain_leaves = simple and accumulate
+    given = walk.given
     try:
         while ready:
             node = ready.pop()
@@ -219,7 +221,10 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
                 nxt, nr = e
                 if nr < 0:
                     if g is not None:
-                        deliver(nxt, g)
+                        if plain_leaves and nxt._hooks is None:
+                            _accumulate_array(nxt, g, given)
+                        else:
+                            deliver(nxt, g)
                     continue
                 if g is not None:
                     if nxt.num_outputs == 1:
@@ -273,18 +278,25 @@ def _sorted_hooks(hooks):
         [h for h in hooks if hasattr(h, "_retains")]
 
 
+_NO_CAPTURE = {}
+
+
 class _Walk:
     """What one backward pass delivers where: leaf accumulation, grad() capture, hooks."""
+
+    __slots__ = ("accumulate", "create_graph", "given", "needed", "capture_leaf",
+                 "capture_node", "captured")
 
     def __init__(self, targets, accumulate, create_graph, start):
         self.accumulate = accumulate
         self.create_graph = create_graph
         self.given = set()  # arrays handed to a .grad (or by the user): never aliased
-        self.needed = _needed_nodes(start, targets) if targets is not None else None
-        self.capture_leaf = {}
-        self.capture_node = {}
-        self.captured = None
+        self.needed = self.captured = None
+        self.capture_leaf = self.capture_node = _NO_CAPTURE
         if targets is not None:
+            self.needed = _needed_nodes(start, targets)
+            self.capture_leaf = {}
+            self.capture_node = {}
             self.captured = [None] * len(targets)
             for i, t in enumerate(targets):
                 if t._fn is None:
@@ -361,18 +373,26 @@ class _Walk:
             self.check_leaf_shape(leaf, g._data)
             leaf._grad = g if leaf._grad is None else leaf._grad + g
             return
-        arr = g
-        if arr.shape != leaf._data.shape:
-            self.check_leaf_shape(leaf, arr)
-        if leaf._grad is None:
-            if arr.base is not None or not arr.flags.writeable or id(arr) in self.given or \
-                    arr.dtype != leaf._data.dtype:
-                arr = np.array(arr, dtype=leaf._data.dtype, order="C")
-            self.given.add(id(arr))
-            leaf._grad = _wrap(arr, False, None, 0, None)
-        else:
-            total = leaf._grad._data + arr
-            leaf._grad = _wrap(total.astype(leaf._data.dtype, copy=False), False, None, 0, None)
+        _accumulate_array(leaf, g, self.given)
+
+
+def _accumulate_array(leaf, g, given):
+    """Add an ndarray gradient into leaf.grad (out of place, so no gradient is aliased)."""
+    old = leaf._grad
+    data = leaf._data
+    if g.shape != data.shape:
+        _Walk.check_leaf_shape(leaf, g)
+    if old is None:
+        # a view, an array some other leaf already holds, or the user's own gradient: copy
+        if g.base is not None or id(g) in given or g.dtype != data.dtype:
+            g = np.array(g, dtype=data.dtype, order="C")
+        given.add(id(g))
+        leaf._grad = _wrap(g, False, None, 0, None)
+    else:
+        total = old._data + g
+        if total.dtype != data.dtype:
+            total = total.astype(data.dtype)
+        leaf._grad = _wrap(total, False, None, 0, None)
 
 
 def _call_backward(node, grads, fast):

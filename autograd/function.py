@@ -15,7 +15,7 @@ import traceback
 import numpy as np
 
 from . import grad_mode
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _clock, _wrap, bump_version
 
 _state = grad_mode.state
 _new = object.__new__
@@ -43,7 +43,7 @@ class Node:
     # Defaults read from the class until a node sets its own (kept out of __slots__ so
     # creating a node costs nothing for the fields most nodes never use).
     _saved = None
-    _versions = ()
+    _stamp = 0
     _out = None
     _hooks = None
     _pre_hooks = None
@@ -98,8 +98,7 @@ class Node:
     def save_for_backward(self, *tensors):
         """Keep tensors (or None) for backward; in-place changes to them are detected."""
         self._saved = tensors
-        self._versions = tuple(t._vc[0] if (isinstance(t, Tensor) and t._vc is not None) else 0
-                               for t in tensors)
+        self._stamp = _clock[0]
 
     @property
     def saved_tensors(self):
@@ -109,13 +108,15 @@ class Node:
         saved = self._saved
         if saved is None:
             return ()
-        for t, v in zip(saved, self._versions):
-            if isinstance(t, Tensor) and (t._vc[0] if t._vc is not None else 0) != v:
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [{_describe(t)}] is at version "
-                    f"{t._vc[0]}; expected version {v} instead. The tensor was saved by "
-                    f"{self.name()}.")
+        stamp = self._stamp
+        if _clock[0] != stamp:  # something was changed in place since: check ours
+            for t in saved:
+                if isinstance(t, Tensor) and t._vc is not None and t._vc[1] > stamp:
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation has been "
+                        f"modified by an inplace operation: [{_describe(t)}] is at version "
+                        f"{t._vc[0]}; it was changed in place after {self.name()} saved it "
+                        "for backward.")
         return saved
 
     @property
@@ -126,13 +127,13 @@ class Node:
             if self._freed:
                 self._raise_freed()
             raise RuntimeError(f"{self.name()} did not save its output")
-        data, box, version = out
-        if box[0] != version:
+        data, box, stamp = out
+        if box[1] > stamp:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by "
                 f"an inplace operation: the output of {self.name()} "
-                f"[{data.dtype} {list(data.shape)}] is at version {box[0]}; expected version "
-                f"{version} instead.")
+                f"[{data.dtype} {list(data.shape)}] is at version {box[0]}; it was changed "
+                "in place after it was saved for backward.")
         return _wrap(data, True, self, 0, box)
 
     def _free(self):
@@ -208,7 +209,7 @@ def _capture_trace(node):
 def _link_view(out, base):
     """A view shares its base's version counter (in-place changes are seen by both)."""
     if base._vc is None:
-        base._vc = [0]
+        base._vc = [0, 0]
     out._vc = base._vc
     out._base = base if base._base is None else base._base
 
@@ -251,8 +252,8 @@ class Op(Node):
                 ctx._edges = edges
                 out = _wrap(data, True, ctx, 0, None)
                 if cls.save_output:
-                    box = out._vc = [0]
-                    ctx._out = (data, box, 0)
+                    box = out._vc = [0, 0]
+                    ctx._out = (data, box, _clock[0])
                 if cls.is_view:
                     _link_view(out, args[0])
                 if anomaly.enabled:
@@ -338,7 +339,7 @@ class Function(Node):
                 t._fn = ctx
                 t._nr = nr
                 if t._vc is None:
-                    t._vc = [0]
+                    t._vc = [0, 0]
                 wrapped.append(t)
             else:
                 wrapped.append(o if id(o) not in dirty else o)
@@ -363,9 +364,7 @@ class Function(Node):
         """Declare inputs that forward modified in place."""
         self._dirty = tensors
         for t in tensors:
-            if t._vc is None:
-                t._vc = [0]
-            t._vc[0] += 1
+            bump_version(t)
 
     def set_materialize_grads(self, value):
         """If False, backward may receive None for outputs that got no gradient."""

@@ -30,10 +30,33 @@ def _wrap(data, rg, fn, nr, vc):
     return t
 
 
+# Version counters. A tensor's `_vc` box is [count, stamp]: how many times it was changed
+# in place, and the value of the process-wide clock at its last change. Saving a tensor
+# for backward records only the clock, so it costs O(1); backward finds a change made
+# after the save by comparing stamps (and skips the check when the clock has not moved).
+_clock = [0]
+
+
+def bump_version(t):
+    """Record an in-place change of t (seen by every view sharing its counter)."""
+    _clock[0] += 1
+    vc = t._vc
+    if vc is None:
+        t._vc = [1, _clock[0]]
+    else:
+        vc[0] += 1
+        vc[1] = _clock[0]
+
+
+def new_version_box():
+    """A fresh [count, stamp] version counter."""
+    return [0, 0]
+
+
 def _view(base, data):
     """Wrap `data`, a numpy view of `base`'s memory: shares base's version counter."""
     if base._vc is None:
-        base._vc = [0]
+        base._vc = [0, 0]
     t = _wrap(data, False, None, 0, base._vc)
     t._base = base if base._base is None else base._base
     return t
@@ -309,7 +332,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing memory and version counter, cut from the graph."""
         if self._vc is None:
-            self._vc = [0]
+            self._vc = [0, 0]
         return _wrap(self._data, False, None, 0, self._vc)
 
     def detach_(self):

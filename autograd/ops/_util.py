@@ -28,9 +28,12 @@ def as_tensor_like(x, like=None):
     return _wrap(arr, False, None, 0, None)
 
 
+_F64 = np.dtype(np.float64)
+
+
 def fix_float(result, x, y):
     """PyTorch promotion for int tensor (op) Python float: the default dtype, not float64."""
-    if result.dtype == np.float64:
+    if result.dtype is _F64:
         # a numpy scalar here is a 0-d tensor's data (data() turns other numpy scalars into
         # Python numbers), so it promotes like an array
         if (isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64) or \

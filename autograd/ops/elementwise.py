@@ -7,7 +7,7 @@ import numpy as np
 
 from ..function import Op
 from ..tensor import Tensor
-from ._util import data, fix_float, reduce_to, shape_of, sum_to, wrap
+from ._util import _F64, data, fix_float, reduce_to, shape_of, sum_to, wrap
 
 
 def _grad_of(ctx, i):
@@ -34,9 +34,10 @@ class Add(Op):
         try:
             x, y = data(a), data(b)
             ctx.shapes = (shape_of(a), shape_of(b))
-            return fix_float(x + y, x, y)
+            out = x + y
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("add", (a, b), e) from None
+        return out if out.dtype is not _F64 else fix_float(out, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -60,9 +61,10 @@ class Sub(Op):
         try:
             x, y = data(a), data(b)
             ctx.shapes = (shape_of(a), shape_of(b))
-            return fix_float(x - y, x, y)
+            out = x - y
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("sub", (a, b), e) from None
+        return out if out.dtype is not _F64 else fix_float(out, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -86,9 +88,10 @@ class Mul(Op):
         try:
             x, y = data(a), data(b)
             ctx.save_for_backward(a, b)
-            return fix_float(x * y, x, y)
+            out = x * y
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("mul", (a, b), e) from None
+        return out if out.dtype is not _F64 else fix_float(out, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -315,7 +318,7 @@ class Exp(Op):
     @staticmethod
     def fast_backward(ctx, g):
         out = ctx._out
-        if out[1][0] != out[2]:
+        if out[1][1] > out[2]:
             ctx.output  # raises the version error
         return (g * out[0],)
 

@@ -7,7 +7,7 @@ the same memory, so the tensor's history continues through the new node.
 import numpy as np
 
 from .. import grad_mode
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, bump_version
 from ._util import data
 
 _state = grad_mode.state
@@ -101,11 +101,7 @@ _DIRECT = {
 }
 
 
-def _bump(x):
-    if x._vc is None:
-        x._vc = [1]
-    else:
-        x._vc[0] += 1
+_bump = bump_version
 
 
 def _check_writable(x, name):
@@ -167,7 +163,7 @@ def inplace(x, name, *args, **kwargs):
         _bump(x)
         return x
     _check_recordable(x, name + "_")
-    old = _wrap(x._data.copy(), x._rg, x._fn, x._nr, [0])
+    old = _wrap(x._data.copy(), x._rg, x._fn, x._nr, None)
     _record(x, _RECORDED[name](old, *args, **kwargs))
     return x
 
@@ -184,7 +180,7 @@ def assign_inplace(x, key, value):
         _bump(x)
         return
     _check_recordable(x, "setitem")
-    old = _wrap(x._data.copy(), x._rg, x._fn, x._nr, [0])
+    old = _wrap(x._data.copy(), x._rg, x._fn, x._nr, None)
     if isinstance(value, np.ndarray):
         value = _wrap(value, False, None, 0, None)
     _record(x, IndexPut.apply(old, key, value))

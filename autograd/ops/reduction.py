@@ -9,6 +9,10 @@ from ..tensor import Tensor
 from ._util import norm_dim, norm_dims, wrap
 
 
+_add_reduce = np.add.reduce  # the C reduction behind np.sum, without its Python wrapper
+_ALL_AXES = [tuple(range(n)) for n in range(8)]
+
+
 def _keep_shape(shape, axes):
     """`shape` with the reduced axes kept as size 1."""
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
@@ -29,17 +33,17 @@ class Sum(Op):
 
     @staticmethod
     def forward(ctx, x, dim, keepdim, dtype=None):
-        ctx.in_shape = x._data.shape
+        d = x._data
+        ctx.in_shape = d.shape
         ctx.axes = dim
         ctx.keepdim = keepdim
-        d = x._data
         if dtype is None and d.dtype.kind in "biu":
             dtype = np.int64
-        return np.sum(d, axis=dim, keepdims=keepdim, dtype=dtype)
+        return _add_reduce(d, dim, dtype, None, keepdim)
 
     @staticmethod
     def backward(ctx, g):
-        return (_expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim),)
+        return (_expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim), None, None, None)
 
     @staticmethod
     def fast_backward(ctx, g):
@@ -48,13 +52,14 @@ class Sum(Op):
             out.fill(g)
         else:
             out[...] = g if ctx.keepdim else g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
-        return (out,)
+        return (out, None, None, None)
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
     """Sum of all elements, or over `dim` (int or tuple)."""
-    axes = norm_dims(dim, input._data.ndim, "sum")
-    return Sum.apply(input, dim=axes, keepdim=keepdim, dtype=_dt.to_dtype(dtype))
+    nd = input._data.ndim
+    axes = _ALL_AXES[nd] if dim is None and nd < 8 else norm_dims(dim, nd, "sum")
+    return Sum.apply(input, axes, keepdim, None if dtype is None else _dt.to_dtype(dtype))
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):
