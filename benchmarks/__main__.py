@@ -29,8 +29,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"workloads to run (default: all): {', '.join(WORKLOADS)}")
     p.add_argument("--quick", action="store_true",
                    help="few short rounds: a smoke test (well under a minute), not a measurement")
-    p.add_argument("--threads", default="1,2",
-                   help="thread counts for PyTorch and, where meaningful, numbagrad/numpy (default 1,2)")
+    p.add_argument("--threads", default=None,
+                   help="thread counts for PyTorch and, where meaningful, numbagrad/numpy "
+                        "(default 1,2; with --quick only 2)")
     p.add_argument("--json", default=str(DEFAULT_JSON), metavar="PATH",
                    help="where to save results (default benchmarks/results/latest.json); '' to skip")
     p.add_argument("--plot", metavar="PATH", help="draw the ratios with matplotlib into PATH (.png/.svg)")
@@ -43,6 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [n for n in args.names if n not in WORKLOADS]
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+    if args.threads is None:
+        args.threads = "2" if args.quick else "1,2"
     try:
         args.threads = tuple(int(t) for t in args.threads.split(",") if t.strip())
         if not args.threads or min(args.threads) < 1:

@@ -15,6 +15,8 @@ from .. import libs
 from ..harness import Case, Contender
 
 PARAM_SETS = {"1x10M": (1, 10_000_000), "100x100k": (100, 100_000)}
+#: --quick is a smoke test, not a measurement: same code paths, a tenth of the memory traffic
+PARAM_SETS_QUICK = {"1x1M": (1, 1_000_000), "100x10k": (100, 10_000)}
 
 #: optimizer -> constructor kwargs (PyTorch names)
 OPTIMIZERS = {
@@ -42,7 +44,10 @@ def optimizer_step_factory(L, opt_name, count, size, variant_kwargs=None):
 
 
 def floor_step_factory(opt_name, count, size):
-    """The same update written with in-place numpy ufuncs (one pass per ufunc)."""
+    """The same update written with in-place numpy ufuncs (one pass per ufunc).
+
+    The returned callable carries the parameter arrays as ``.params``.
+    """
     params = _arrays(count, size, 0)
     grads = [g * np.float32(1e-2) for g in _arrays(count, size, 1)]
     kw = OPTIMIZERS[opt_name]
@@ -93,7 +98,9 @@ def floor_step_factory(opt_name, count, size):
             t *= lr
             p -= t
 
-    return {"Adam": adam, "AdamW": adam, "RMSprop": rmsprop}.get(opt_name, sgd)
+    step = {"Adam": adam, "AdamW": adam, "RMSprop": rmsprop}.get(opt_name, sgd)
+    step.params = params  # for the tests that compare the floor with torch.optim
+    return step
 
 
 def _shared(factory):
@@ -111,7 +118,7 @@ def _shared(factory):
 def cases(workload: str, settings) -> list:
     """One case per (parameter set, optimizer)."""
     out = []
-    for set_name, (count, size) in PARAM_SETS.items():
+    for set_name, (count, size) in (PARAM_SETS_QUICK if settings.quick else PARAM_SETS).items():
         for opt_name in OPTIMIZERS:
             ours = _shared(lambda o=opt_name, c=count, s=size:
                            optimizer_step_factory(libs.numbagrad(), o, c, s))
