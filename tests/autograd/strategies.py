@@ -986,6 +986,38 @@ def _assert_close(a, b, tol, what):
         np.testing.assert_allclose(a, b, err_msg=what, equal_nan=True, **tol)
 
 
+def _strided_ok(a, layout):
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f" and (
+        (layout == "strided" and a.ndim >= 1) or (layout == "transposed" and a.ndim >= 2))
+
+
+def stored(arrs, layout):
+    """What the leaves hold, so that `views` of them are non-contiguous views of arrs."""
+    out = []
+    for a in arrs:
+        if not _strided_ok(a, layout):
+            out.append(a)
+        elif layout == "strided":  # every other element of a twice-as-long last dim
+            out.append(np.repeat(a, 2, axis=-1) * np.where(np.arange(2 * a.shape[-1]) % 2, 7, 1)
+                       .astype(a.dtype))
+        else:
+            out.append(np.ascontiguousarray(np.swapaxes(a, -1, -2)))
+    return out
+
+
+def views(leaves, arrs, layout):
+    """The op's inputs: the leaves, or non-contiguous views of them equal to arrs."""
+    out = []
+    for x, a in zip(leaves, arrs):
+        if not _strided_ok(a, layout):
+            out.append(x)
+        elif layout == "strided":
+            out.append(x[..., ::2])
+        else:
+            out.append(x.transpose(-1, -2))
+    return out
+
+
 def compare_with_torch(spec, data, torch, dtype=None):
     """Draw inputs for `spec`, run it in numbagrad and torch, compare values, dtypes, grads."""
     import torch.nn.functional as F
@@ -995,10 +1027,12 @@ def compare_with_torch(spec, data, torch, dtype=None):
     seed = data.draw(st.integers(0, 2 ** 31 - 1), label="seed")
     tol = spec.tol[np.dtype(dtype)]
 
-    xs_a = make_inputs(AG, arrs, spec.diff)
-    xs_t = make_inputs(T, arrs, spec.diff)
-    outs_a = outputs_of(spec.fn(AG, *xs_a, **kw))
-    outs_t = outputs_of(spec.fn(T, *xs_t, **kw))
+    layout = data.draw(st.sampled_from(["contiguous", "contiguous", "strided", "transposed"]),
+                       label="layout")
+    xs_a = make_inputs(AG, stored(arrs, layout), spec.diff)
+    xs_t = make_inputs(T, stored(arrs, layout), spec.diff)
+    outs_a = outputs_of(spec.fn(AG, *views(xs_a, arrs, layout), **kw))
+    outs_t = outputs_of(spec.fn(T, *views(xs_t, arrs, layout), **kw))
     assert len(outs_a) == len(outs_t), f"{len(outs_a)} outputs vs torch's {len(outs_t)}"
     for i, (oa, ot) in enumerate(zip(outs_a, outs_t)):
         assert dtype_name(oa) == dtype_name(ot), \
