@@ -5,8 +5,13 @@
 ``torch_s`` (None without PyTorch; best of 1 and 2 threads), ``ours_gbps``
 (bytes read + written by the op / our time) and ``bw_fraction`` (ours_gbps /
 the copy bandwidth measured with ``np.copyto`` of 1e7 float32 in the same
-process). All float32; medians of interleaved rounds (ours, numpy, torch-1,
-torch-2 in turn), so a noisy neighbour hits all contenders alike.
+process). All float32; medians of interleaved rounds (ours with numba at 1
+and 2 threads, numpy, torch at 1 and 2 threads, in turn), so a noisy
+neighbour hits all contenders alike; ``ours_s`` and ``torch_s`` are each the
+better of their two thread counts (the 1- and 2-thread medians of ours are in
+``ours_1thread_s``/``ours_2thread_s``; ``loadavg`` is the 1-minute load
+average when the row was measured: on a shared 2-core machine a 2-thread
+parallel region stalls for milliseconds whenever another process holds a core).
 
 ``python -m benchmarks.kernel_throughput [--quick]`` prints the table.
 
@@ -35,8 +40,10 @@ elements for relu-like kernels and ~1e4 for exp-based ones (launch ~1.7 us).
 from __future__ import annotations
 
 import math
+import os
 import time
 
+import numba
 import numpy as np
 
 import numbagrad.autograd.kernels as K
@@ -227,9 +234,13 @@ def _measure(entry, rounds, budget_s):
         tf()
     t1 = _timeit(ours, 1)
     number = max(1, min(1000, int(budget_s / rounds / max(t1, 1e-7))))
-    res = {"ours": [], "numpy": [], "torch1": [], "torch2": []}
+    res = {"ours1": [], "ours2": [], "numpy": [], "torch1": [], "torch2": []}
+    nthreads = numba.config.NUMBA_NUM_THREADS
     for _ in range(rounds):
-        res["ours"].append(_timeit(ours, number))
+        for th in (1, min(2, nthreads)):
+            numba.set_num_threads(th)
+            res[f"ours{th}"].append(_timeit(ours, number))
+        numba.set_num_threads(nthreads)
         if npf:
             res["numpy"].append(_timeit(npf, number))
         if tf:
@@ -238,7 +249,8 @@ def _measure(entry, rounds, budget_s):
                 res[f"torch{th}"].append(_timeit(tf, number))
     med = {k: (float(np.median(v)) if v else None) for k, v in res.items()}
     torch_s = min(med["torch1"], med["torch2"]) if tf else None
-    return name, kind, nbytes, med["ours"], med["numpy"], torch_s
+    ours_s = min(v for v in (med["ours1"], med["ours2"]) if v is not None)
+    return name, kind, nbytes, ours_s, med["numpy"], torch_s, med["ours1"], med["ours2"]
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -257,21 +269,22 @@ def run(quick: bool = False) -> list[dict]:
     try:
         for n in sizes:
             for entry in _workloads(n, rng):
-                name, kind, nbytes, ours_s, numpy_s, torch_s = _measure(entry, rounds, budget)
-                rows.append(_row(name, kind, n, nbytes, ours_s, numpy_s, torch_s, bw))
+                name, kind, nbytes, *times = _measure(entry, rounds, budget)
+                rows.append(_row(name, kind, n, nbytes, *times, bw))
         for entry in _epilogue_shapes(rng):
-            name, kind, nbytes, ours_s, numpy_s, torch_s = _measure(entry, rounds, budget)
-            rows.append(_row(name, kind, nbytes // 8, nbytes, ours_s, numpy_s, torch_s, bw))
+            name, kind, nbytes, *times = _measure(entry, rounds, budget)
+            rows.append(_row(name, kind, nbytes // 8, nbytes, *times, bw))
     finally:
         if torch:
             torch.set_num_threads(threads0)
     return rows
 
 
-def _row(name, kind, n, nbytes, ours_s, numpy_s, torch_s, bw):
+def _row(name, kind, n, nbytes, ours_s, numpy_s, torch_s, ours_1t, ours_2t, bw):
     gbps = nbytes / ours_s / 1e9
     return {"name": name, "kernel": kind, "n": int(n), "ours_s": ours_s, "numpy_s": numpy_s, "torch_s": torch_s,
             "ours_gbps": gbps, "bw_fraction": gbps / bw, "bandwidth_gbps": bw,
+            "ours_1thread_s": ours_1t, "ours_2thread_s": ours_2t, "loadavg": os.getloadavg()[0],
             "numpy_ratio": (numpy_s / ours_s) if numpy_s else None,
             "torch_ratio": (torch_s / ours_s) if torch_s else None}
 
@@ -291,7 +304,8 @@ def format_table(rows) -> str:
                      f"{us(r['torch_s'])} {r['ours_gbps']:7.1f} {100 * r['bw_fraction']:5.0f} "
                      f"{ratio(r['numpy_ratio'])} {ratio(r['torch_ratio']):>10s}")
     if rows:
-        lines.append(f"copy bandwidth reference (np.copyto, 1e7 float32): {rows[0]['bandwidth_gbps']:.1f} GB/s")
+        lines.append(f"copy bandwidth reference (np.copyto, 1e7 float32): {rows[0]['bandwidth_gbps']:.1f} GB/s; "
+                     f"load average {rows[0]['loadavg']:.1f} at start, {rows[-1]['loadavg']:.1f} at end")
     return "\n".join(lines)
 
 

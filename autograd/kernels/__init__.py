@@ -24,11 +24,28 @@ from .softmax_family import log_softmax, log_softmax_backward, logsumexp, softma
 from .vmath import erf, exp, expm1, log, log1p
 from ._warmup import warmup
 
+
+def set_parallel(enabled: bool) -> None:
+    """Turn the ``parallel=True`` kernels on (default) or off for this process.
+
+    On a machine whose cores are busy with other processes, a 2-thread
+    parallel region can stall for milliseconds; ``set_parallel(False)`` keeps
+    every kernel on the calling thread (``numba.set_num_threads(1)`` does the
+    same for all numba code)."""
+    from . import activations, epilogue, losses, softmax_family
+
+    if not hasattr(set_parallel, "_defaults"):
+        set_parallel._defaults = (activations.PAR_CHEAP, activations.PAR_EXP, softmax_family.PAR_MIN_ELEMENTS,
+                                  losses.PAR_MIN_ELEMENTS, epilogue.PAR_MIN_ELEMENTS)
+    vals = set_parallel._defaults if enabled else (1 << 62,) * 5
+    (activations.PAR_CHEAP, activations.PAR_EXP, softmax_family.PAR_MIN_ELEMENTS,
+     losses.PAR_MIN_ELEMENTS, epilogue.PAR_MIN_ELEMENTS) = vals
+
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward",
     "tanh", "tanh_backward", "gelu", "gelu_backward", "elu", "elu_backward", "silu", "silu_backward",
     "softplus", "softplus_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp",
     "log_softmax_nll", "log_softmax_nll_backward", "bias_act",
-    "exp", "expm1", "log", "log1p", "erf", "warmup",
+    "exp", "expm1", "log", "log1p", "erf", "warmup", "set_parallel",
 ]

@@ -33,6 +33,49 @@ __all__ = ["jit", "jit_pair", "maxnum", "as_float", "flat", "bitcast_to_int", "b
 # code is correct (tests/kernels compare every kernel with references).
 warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
+def _drop_stale_cache():
+    """Delete this package's numba cache files when any kernel source changed.
+
+    numba keys a cached kernel on its own file's timestamp only: a kernel in
+    activations.py that inlines ``vexp`` from vmath.py would keep running the
+    old ``vexp`` after vmath.py changes. A hash of all ``*.py`` files here is
+    kept next to the cache; on mismatch the in-tree ``*.nbi``/``*.nbc`` files
+    are removed (kernels then recompile once). Best effort: any OS error is
+    ignored (read-only installs, a cache elsewhere via NUMBA_CACHE_DIR).
+    """
+    import glob
+    import hashlib
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    cache = os.path.join(here, "__pycache__")
+    try:
+        h = hashlib.sha256()
+        for path in sorted(glob.glob(os.path.join(here, "*.py"))):
+            with open(path, "rb") as f:
+                h.update(f.read())
+        digest = h.hexdigest()
+        stamp = os.path.join(cache, "numbagrad_kernels_sources.sha256")
+        try:
+            with open(stamp) as f:
+                if f.read().strip() == digest:
+                    return
+        except OSError:
+            pass
+        if not os.path.isdir(cache):
+            return
+        for path in glob.glob(os.path.join(cache, "*.nbi")) + glob.glob(os.path.join(cache, "*.nbc")):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        with open(stamp, "w") as f:
+            f.write(digest)
+    except OSError:
+        pass
+
+
+_drop_stale_cache()
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 

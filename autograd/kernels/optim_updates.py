@@ -13,9 +13,11 @@ agree with torch.optim to ~1 ulp per step:
 * ``t.addcdiv_(x, y, value=c)``        -> ``t + (c * x) / y``
 * ``torch.maximum``                    -> NaN-propagating maximum
 
-Scalars arrive already cast to the arrays' dtype (the Python wrappers in
-``numbagrad.autograd.fused`` do it), so float32 arrays are updated in float32 as
-PyTorch does. Every kernel exists twice (``jit_pair``): serial, and a ``prange``
+Every kernel takes its arrays, ``sc`` (a small array of the scalar hyperparameters,
+already combined in double precision and cast to the arrays' dtype by the wrappers in
+``numbagrad.autograd.fused``, so float32 arrays are updated in float32 as PyTorch does)
+and ``mode`` (an int of flag bits): few arguments keep numba's per-call dispatch cost
+near 1 us, which matters for models with many small parameters. Every kernel exists twice (``jit_pair``): serial, and a ``prange``
 version used above ``PARALLEL_MIN`` elements. No BLAS is called anywhere.
 """
 import numba
@@ -23,7 +25,7 @@ import numpy as np
 
 from ._jit import jit_pair
 
-__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN"]
+__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN"]  # (serial, parallel) pairs
 
 #: arrays with at least this many elements use the parallel twin (measured in
 #: benchmarks/optim_step.py: below it thread start-up costs more than it saves).
@@ -32,8 +34,19 @@ PARALLEL_MIN = 1 << 17
 _OPTS = dict(fastmath=False, wide_f32=False)
 
 
-def _adam_k(p, g, m, v, vmax, w1, w1c, small_w, b2, c2, eps, wd, decay, neg_step, bc2_sqrt,
-            amsgrad, maximize, decoupled):
+# Flag bits of the ``mode`` argument.
+AMSGRAD, MAXIMIZE, DECOUPLED, SMALL_W, NESTEROV, INIT, USE_BUF, CENTERED = (
+    1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def _adam_k(p, g, m, v, vmax, sc, mode):
+    """Adam/AdamW. sc = [w1, 1 - w1, beta2, 1 - beta2, eps, wd, 1 - lr*wd, -lr/bc1, sqrt(bc2)]."""
+    w1, w1c, b2, c2, eps, wd, decay, neg_step, bc2_sqrt = (
+        sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7], sc[8])
+    amsgrad = (mode & 1) != 0
+    maximize = (mode & 2) != 0
+    decoupled = (mode & 4) != 0
+    small_w = (mode & 8) != 0
     for i in numba.prange(p.shape[0]):
         gi = g[i]
         if maximize:
@@ -62,7 +75,13 @@ def _adam_k(p, g, m, v, vmax, w1, w1c, small_w, b2, c2, eps, wd, decay, neg_step
         p[i] = pi + (neg_step * mi) / denom
 
 
-def _sgd_k(p, g, buf, neg_lr, momentum, damp_c, wd, nesterov, maximize, init, use_buf):
+def _sgd_k(p, g, buf, sc, mode):
+    """SGD. sc = [-lr, momentum, 1 - dampening, wd]."""
+    neg_lr, momentum, damp_c, wd = sc[0], sc[1], sc[2], sc[3]
+    maximize = (mode & 2) != 0
+    nesterov = (mode & 16) != 0
+    init = (mode & 32) != 0
+    use_buf = (mode & 64) != 0
     for i in numba.prange(p.shape[0]):
         gi = g[i]
         if maximize:
@@ -83,8 +102,13 @@ def _sgd_k(p, g, buf, neg_lr, momentum, damp_c, wd, nesterov, maximize, init, us
         p[i] = pi + neg_lr * gi
 
 
-def _rmsprop_k(p, g, sq, gavg, buf, neg_lr, alpha, c, alpha_c, small_w, eps, wd, momentum,
-               centered, maximize, use_buf):
+def _rmsprop_k(p, g, sq, gavg, buf, sc, mode):
+    """RMSprop. sc = [-lr, alpha, 1 - alpha, alpha (as 1 - (1 - alpha)), eps, wd, momentum]."""
+    neg_lr, alpha, c, alpha_c, eps, wd, momentum = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]
+    maximize = (mode & 2) != 0
+    small_w = (mode & 8) != 0
+    use_buf = (mode & 64) != 0
+    centered = (mode & 128) != 0
     for i in numba.prange(p.shape[0]):
         gi = g[i]
         if maximize:
@@ -101,7 +125,7 @@ def _rmsprop_k(p, g, sq, gavg, buf, neg_lr, alpha, c, alpha_c, small_w, eps, wd,
             else:
                 ga = gi - (gi - ga) * alpha_c
             gavg[i] = ga
-            avg = np.sqrt(s - ga * ga)  # addcmul(value=-1): s + (-1 * ga) * ga, exact same rounding
+            avg = np.sqrt(s - ga * ga)  # addcmul(value=-1): s + (-1 * ga) * ga, same rounding
         else:
             avg = np.sqrt(s)
         avg = avg + eps
@@ -113,7 +137,10 @@ def _rmsprop_k(p, g, sq, gavg, buf, neg_lr, alpha, c, alpha_c, small_w, eps, wd,
             p[i] = pi + (neg_lr * gi) / avg
 
 
-def _adagrad_k(p, g, ssum, neg_clr, eps, wd, maximize):
+def _adagrad_k(p, g, ssum, sc, mode):
+    """Adagrad. sc = [-clr, eps, wd]."""
+    neg_clr, eps, wd = sc[0], sc[1], sc[2]
+    maximize = (mode & 2) != 0
     for i in numba.prange(p.shape[0]):
         gi = g[i]
         if maximize:

@@ -18,9 +18,16 @@ How exp works (float64; float32 is the same in float32 arithmetic):
   by bit-casting the biased exponent, so overflow gives inf and the subnormal
   range is rounded once (gradual underflow, correct zero for x < -745.2).
 
-Measured accuracy against numpy (tests/kernels/test_vmath.py): exp max 1 ulp
-(float32 and float64) over dense sweeps of the whole finite range, exact for
-inf, -inf, NaN, +-0. See the test module for expm1/log/log1p/erf bounds.
+Measured accuracy (tests/kernels/test_vmath.py, max error in ulps against a
+long-double or libm reference over dense sweeps of the whole finite range):
+exp 1.15 ulp in float64 and 1.19 in float32 (numpy's own float32 exp: 2.4),
+same inf/0 thresholds as numpy, exact for inf, -inf, NaN, +-0, gradual
+underflow within half a subnormal spacing; expm1 <= 2 ulp (keeps -0);
+log <= 2 ulp; log1p <= 4 ulp; float32 erf <= 2.6 ulp.
+
+Speed (1e6 float32, one thread, 512-bit vectors, see ``_jit``): exp 0.25-0.28
+ns/element (numpy's AVX-512 exp: 0.35-0.5), i.e. memory speed once the
+kernel runs on two threads.
 
 Each public name here is a plain Python function (usable outside numba, slow)
 overloaded for numba: call it from inside a ``@jit`` kernel with a float32 or

@@ -111,3 +111,16 @@ def test_bias_act_errors():
         K.bias_act(np.zeros((3, 2)).T, np.zeros(3), "relu")
     with pytest.raises(ValueError, match="bias shape"):
         K.bias_act(np.zeros((2, 3)), np.zeros(2), "relu")
+
+
+def test_set_parallel_toggles_thresholds():
+    from numbagrad.autograd.kernels import activations as A
+
+    before = (A.PAR_CHEAP, S.PAR_MIN_ELEMENTS, L.PAR_MIN_ELEMENTS)
+    try:
+        K.set_parallel(False)
+        assert A.PAR_CHEAP > 1 << 60 and S.PAR_MIN_ELEMENTS > 1 << 60 and L.PAR_MIN_ELEMENTS > 1 << 60
+        assert np.allclose(K.sigmoid(np.zeros(50_000, np.float32)), 0.5)
+    finally:
+        K.set_parallel(True)
+    assert (A.PAR_CHEAP, S.PAR_MIN_ELEMENTS, L.PAR_MIN_ELEMENTS) == before
