@@ -12,6 +12,7 @@ import numbagrad.autograd as ag
 from numbagrad.autograd import Tensor
 from numbagrad.autograd import ops as _ops
 from numbagrad.autograd.ops import losses as _L
+from numbagrad.autograd.ops import normalization as _norm
 
 __all__ = [
     "linear", "dropout", "batch_norm", "layer_norm", "one_hot", "relu", "leaky_relu",
@@ -50,11 +51,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     else:
         rng = (generator or ag.default_generator).rng
         out = _ops.Dropout.apply(input, p=p, rng=rng)
-    if inplace:
-        with ag.no_grad():
-            input.copy_(out)
-        return input
-    return out
+    return _maybe_inplace(input, out, inplace)
 
 
 def _channel_shape(ndim, c):
@@ -68,7 +65,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     Training (or no running statistics): normalise with the batch mean and biased
     variance, and update running_mean / running_var in place as PyTorch does
     (running = (1 - momentum) running + momentum batch, with the unbiased variance).
-    Evaluation: normalise with the running statistics.
+    Evaluation: normalise with the running statistics. One fused graph node.
     """
     x = input
     if x.ndim < 2:
@@ -80,56 +77,55 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(f"batch_norm: {name} should have shape ({c},) for an input with "
                                f"{c} channels (input shape {tuple(x.shape)}), got "
                                f"{tuple(t.shape)}")
-    dims = (0,) + tuple(range(2, x.ndim))
-    shape = _channel_shape(x.ndim, c)
+    axes = (0,) + tuple(range(2, x.ndim))
+    pshape = _channel_shape(x.ndim, c)
+    xd = x._data
     if training:
-        n = x.numel() // c
+        n = xd.size // c if c else 0
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {list(x.shape)}")
-        mean = x.mean(dims, keepdim=True)
-        var = x.var(dims, correction=0, keepdim=True)
-        if running_mean is not None or running_var is not None:
-            with ag.no_grad():
-                m = momentum
-                if running_mean is not None:
-                    running_mean.mul_(1 - m).add_(mean.detach().reshape(c) * m)
-                if running_var is not None:
-                    unbiased = var.detach().reshape(c) * (n / (n - 1))
-                    running_var.mul_(1 - m).add_(unbiased * m)
+        mean = xd.mean(axes, keepdims=True)
+        var = xd.var(axes, keepdims=True)
+        with ag.no_grad():
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(
+                    ag.from_numpy(mean.reshape(c).astype(running_mean.dtype)), alpha=momentum)
+            if running_var is not None:
+                unbiased = (var.reshape(c) * (n / (n - 1))).astype(running_var.dtype)
+                running_var.mul_(1 - momentum).add_(ag.from_numpy(unbiased), alpha=momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var are needed when "
                                "training=False")
-        mean = running_mean.reshape(*shape)
-        var = running_var.reshape(*shape)
-    out = (x - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(*shape)
-    if bias is not None:
-        out = out + bias.reshape(*shape)
-    return out
+        mean = running_mean._data.reshape(pshape).astype(xd.dtype, copy=False)
+        var = running_var._data.reshape(pshape).astype(xd.dtype, copy=False)
+    return _norm.AffineNorm.apply(x, weight, bias, mean=mean, var=var, eps=eps, axes=axes,
+                                  red_axes=axes, pshape=pshape, batch=bool(training))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dims (biased variance), then scale
-    by weight and shift by bias (both of shape normalized_shape)."""
+    by weight and shift by bias (both of shape normalized_shape). One fused graph node."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
-    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
         raise RuntimeError(f"layer_norm: input shape {tuple(input.shape)} does not end with "
                            f"normalized_shape {normalized_shape}")
-    dims = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, correction=0, keepdim=True)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"layer_norm: {name} should have shape {normalized_shape}, got "
+                               f"{tuple(t.shape)}")
+    nd = input.ndim
+    axes = tuple(range(nd - k, nd))
+    xd = input._data
+    mean = xd.mean(axes, keepdims=True)
+    var = xd.var(axes, keepdims=True)
+    return _norm.AffineNorm.apply(input, weight, bias, mean=mean, var=var, eps=eps, axes=axes,
+                                  red_axes=tuple(range(nd - k)), pshape=normalized_shape,
+                                  batch=True)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -150,7 +146,9 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def _maybe_inplace(input, out, inplace):
-    if not inplace:
+    """inplace=True writes the result into input when no graph is being recorded through
+    it; otherwise the out-of-place result is returned (same values, correct gradients)."""
+    if not inplace or (input.requires_grad and ag.is_grad_enabled()):
         return out
     with ag.no_grad():
         input.copy_(out)
