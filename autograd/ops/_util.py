@@ -91,8 +91,8 @@ def wrap(arr):
 
 def norm_dims(dim, ndim, opname):
     """Normalise dim (None, int or sequence) into a sorted tuple of non-negative axes."""
-    if dim is None:
-        return tuple(range(ndim))
+    if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+        return tuple(range(ndim))  # PyTorch: dim=() or [] reduces over every dim
     if isinstance(dim, (list, tuple)):
         dims = dim
     else:

@@ -528,7 +528,7 @@ op("std_dim_default", R, lambda L, a: L.std(a, 0), distinct(min_dims=1, min_side
 
 def _norm_kw(shp):
     return st.fixed_dictionaries({
-        "p": st.sampled_from([2, 1, float("inf"), "fro"]),
+        "p": st.sampled_from([2, 1, float("inf"), "fro", 3, 0.5, float("-inf")]),
         "dim": dims_for(len(shp), allow_tuple=len(shp) <= 2),
         "keepdim": st.booleans()})
 
@@ -753,7 +753,9 @@ op("getitem_basic", S, lambda L, a, key: a[key], custom(_getitem_basic_inputs))
 def _getitem_adv_inputs(draw, dtype, small):
     shp = draw(shapes(min_dims=1, **_sz(small)))
     kind = draw(st.sampled_from(["int_array", "int_tensor", "two_arrays", "mask", "row_mask",
-                                 "slice_then_array", "list"]))
+                                 "slice_then_array", "list", "int_and_array", "split_arrays",
+                                 "none_and_array", "ellipsis_array", "prefix_mask",
+                                 "zero_dim_int_tensor", "array_2d"]))
     s0 = shp[0]
     idx = lambda n, size: np.array(draw(st.lists(st.integers(-size, size - 1), min_size=n,  # noqa
                                                  max_size=n)), dtype=np.int64)
@@ -770,6 +772,21 @@ def _getitem_adv_inputs(draw, dtype, small):
         key = ("tensor", draw(hnp.arrays(np.bool_, shp)))
     elif kind == "slice_then_array" and len(shp) >= 2:
         key = (slice(None), idx(draw(st.integers(1, 4)), shp[1]))
+    elif kind == "int_and_array" and len(shp) >= 2:
+        key = (draw(st.integers(-s0, s0 - 1)), idx(draw(st.integers(1, 4)), shp[1]))
+    elif kind == "split_arrays" and len(shp) >= 3:  # advanced dims separated by a slice
+        n = draw(st.integers(1, 3))
+        key = (idx(n, s0), slice(None), idx(n, shp[2]))
+    elif kind == "none_and_array":
+        key = (None, idx(draw(st.integers(1, 4)), s0))
+    elif kind == "ellipsis_array":
+        key = (Ellipsis, idx(draw(st.integers(1, 4)), shp[-1]))
+    elif kind == "prefix_mask" and len(shp) >= 2:
+        key = ("tensor", draw(hnp.arrays(np.bool_, shp[:2])))
+    elif kind == "zero_dim_int_tensor":
+        key = ("tensor", np.array(draw(st.integers(-s0, s0 - 1)), dtype=np.int64))
+    elif kind == "array_2d":
+        key = idx(draw(st.integers(1, 3)) * 2, s0).reshape(2, -1)
     else:
         key = draw(hnp.arrays(np.bool_, (s0,)))
     return (draw(arrays(shp, dtype)),), {"key": key}
@@ -974,6 +991,24 @@ op("view_as", S2, lambda L, a, target: a.view_as(a.reshape(target).detach()),
 op("getitem_then_view", S2, lambda L, a: a[..., None].squeeze(-1).reshape(-1)[::2], unary())
 op("unsqueeze_expand_sum", S2, lambda L, a: a.unsqueeze(0).expand(3, *a.shape).sum(0),
    unary())
+
+
+# ------------------------------------------------------------------ dtype= arguments
+def _other_float(L, a):
+    return L.float64 if a.dtype == L.float32 else L.float32
+
+
+DT = dict(tol64=dict(rtol=1e-5, atol=1e-6))  # a float32 result from float64 input
+op("sum_dtype", R2, lambda L, a: L.sum(a, dtype=_other_float(L, a)), unary(), tol32=RTOL32, **DT,
+   gc_kw=CAST_GC)
+op("mean_dtype", R2, lambda L, a, dim, keepdim: a.mean(dim if dim is not None else (),
+                                                        keepdim, dtype=L.float64),
+   unary(kw=_red_kw(none_ok=False)), tol32=RTOL32)
+op("cumsum_dtype", R2, lambda L, a, dim: L.cumsum(a, dim, dtype=L.float64), unary(kw=_dim_kw),
+   tol32=RTOL32)
+op("softmax_dtype", A, lambda L, a, dim: L.softmax(a, dim, dtype=L.float64), unary(kw=_dim_kw))
+op("log_softmax_dtype", A, lambda L, a, dim: L.log_softmax(a, dim, dtype=L.float64),
+   unary(kw=_dim_kw))
 
 
 # ----------------------------------------------------------------------------- checks
