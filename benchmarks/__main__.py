@@ -31,7 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="few short rounds: a smoke test (well under a minute), not a measurement")
     p.add_argument("--threads", default=None,
                    help="thread counts for PyTorch and, where meaningful, numbagrad/numpy "
-                        "(default 1,2; with --quick only 2)")
+                        "(default 1,2; with --quick only 1)")
     p.add_argument("--json", default=str(DEFAULT_JSON), metavar="PATH",
                    help="where to save results (default benchmarks/results/latest.json); '' to skip")
     p.add_argument("--plot", metavar="PATH", help="draw the ratios with matplotlib into PATH (.png/.svg)")
@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     if args.threads is None:
-        args.threads = "2" if args.quick else "1,2"
+        args.threads = "1" if args.quick else "1,2"
     try:
         args.threads = tuple(int(t) for t in args.threads.split(",") if t.strip())
         if not args.threads or min(args.threads) < 1:
@@ -126,9 +126,8 @@ def main(argv=None) -> int:
     }
     print(report.table(results))
     cpu = doc["machine"]["cpu"]
-    blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')})"
-                     for b in doc["blas"] if b.get("user_api") == "blas") or "unknown"
-    print(f"\nmachine: {cpu['model']}, {cpu['usable_cores']} cores; BLAS: {blas}; "
+    blas = machine.numpy_blas(doc["blas"])
+    print(f"\nmachine: {cpu['model']}, {cpu['usable_cores']} cores; numpy BLAS: {blas}; "
           f"load {load_before} -> {load_after}; OpenBLAS env {doc['machine']['openblas_env']['values']}"
           + (" (unset by --unset-openblas-env)" if doc["machine"]["openblas_env"]["unset_by_flag"] else ""))
     print("cells: median ±half the IQR as % (best thread count/variant); ratios < 1 mean numbagrad is faster")
@@ -140,7 +139,8 @@ def main(argv=None) -> int:
         path = report.write_json(doc, args.json)
         log(f"results saved to {path}")
     if args.plot:
-        log(report.plot(results, args.plot))
+        title = f"{cpu['model']}, {cpu['usable_cores']} cores, {started:%Y-%m-%d %H:%M} UTC, load {load_before}"
+        log(report.plot(results, args.plot, title))
     if failures:
         log(f"workloads that failed: {', '.join(failures)}")
     return 1 if failures else 0

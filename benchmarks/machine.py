@@ -115,6 +115,34 @@ def thread_facts() -> dict:
     return out
 
 
+def torch_build() -> dict | None:
+    """PyTorch's own BLAS/CPU-capability lines from ``torch.__config__.show()`` (MKL is
+    linked statically into torch, so threadpoolctl does not see it)."""
+    try:
+        import torch
+
+        out = {"config": [], "mkldnn": bool(torch.backends.mkldnn.is_available())}
+        for ln in (ln.strip(" -") for ln in torch.__config__.show().splitlines()):
+            if ln.startswith("Build settings:"):
+                for kv in ln.split(":", 1)[1].split(","):
+                    key, _, val = kv.strip().partition("=")
+                    if key in ("BLAS_INFO", "LAPACK_INFO", "USE_MKL", "USE_MKLDNN", "USE_OPENMP"):
+                        out[key] = val
+            elif any(k in ln for k in ("MKL", "CPU capability", "OpenMP", "LAPACK")):
+                out["config"].append(ln)
+        return out
+    except Exception:
+        return None
+
+
+def numpy_blas(blas: list) -> str:
+    """One-line summary of the BLAS numpy uses (from :func:`blas_info` entries)."""
+    mine = [b for b in blas if b.get("user_api") == "blas" and "numpy" in str(b.get("filepath", ""))]
+    mine = mine or [b for b in blas if b.get("user_api") == "blas"]
+    return ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
+                     f"{b.get('threading_layer')}, {b.get('num_threads')} threads)" for b in mine) or "unknown"
+
+
 def git_commit() -> str | None:
     """The repository's HEAD commit (plus "-dirty" when the tree has changes), if git is available."""
     import subprocess
@@ -141,5 +169,6 @@ def facts() -> dict:
         "versions": versions(),
         "openblas_env": openblas_env(),
         "threads": thread_facts(),
+        "torch_build": torch_build(),
         "git_commit": git_commit(),
     }

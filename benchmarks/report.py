@@ -123,7 +123,7 @@ def _jsonable(o):
         return str(o)
 
 
-def plot(results: list, path) -> str:
+def plot(results: list, path, title: str = "") -> str:
     """Horizontal bars of ours/torch and ours/floor per case (log scale, 1.0 marked).
 
     Returns a message; never raises when matplotlib is missing.
@@ -152,7 +152,9 @@ def plot(results: list, path) -> str:
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("time ratio (lower is better for numbagrad)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=8, y=0.995)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -76,10 +76,10 @@ def run_results(workload: str, settings, log=None) -> list:
                 else f"{k} n/a" for k, v in samples.items()))
     out = []
     out.append(finish_case(workload, "import", "import", [
-        _contender("ours", "numbagrad", samples["warm"], "import_s", "numbagrad.{autograd,nn,optim}"),
-        _contender("floor", "numpy", samples["numpy"], "import_s", "numpy"),
-        _contender("torch", "torch", samples["torch"], "import_s", "torch")],
-        note="in-process import time, fresh interpreter"))
+        _contender("ours", "numbagrad", samples["warm"], "import_s"),
+        _contender("floor", "numpy", samples["numpy"], "import_s"),
+        _contender("torch", "torch", samples["torch"], "import_s")],
+        note="import numbagrad.{autograd,nn,optim} / numpy / torch in a fresh interpreter"))
     for key, title in (("cold", "first mnist step, empty numba cache"),
                        ("warm", "first mnist step, warm numba cache")):
         out.append(finish_case(workload, title, "step", [

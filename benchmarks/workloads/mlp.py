@@ -109,6 +109,6 @@ def cases(workload: str, settings) -> list:
         extra = (("ours", "gemm_floor"), ("floor", "gemm_floor"))
     max_rounds = None
     if workload == "wide_mlp":  # 0.15-0.5 s per step: fewer rounds
-        max_rounds = 2 if settings.quick else 9
+        max_rounds = 1 if settings.quick else 9
     return [Case(workload, "train step", contenders, unit="step", note=note,
                  max_rounds=max_rounds, extra_ratios=extra)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import libs
-from ..harness import Case, Contender
+from ..harness import Case, Contender, shared
 
 PARAM_SETS = {"1x10M": (1, 10_000_000), "100x100k": (100, 100_000)}
 #: --quick is a smoke test, not a measurement: same code paths, a tenth of the memory traffic
@@ -103,32 +103,20 @@ def floor_step_factory(opt_name, count, size):
     return step
 
 
-def _shared(factory):
-    """Memoise a factory so contenders differing only in thread count share one state."""
-    cache = {}
-
-    def make():
-        if "step" not in cache:
-            cache["step"] = factory()
-        return cache["step"]
-
-    return make
-
-
 def cases(workload: str, settings) -> list:
     """One case per (parameter set, optimizer)."""
     out = []
     for set_name, (count, size) in (PARAM_SETS_QUICK if settings.quick else PARAM_SETS).items():
         for opt_name in OPTIMIZERS:
-            ours = _shared(lambda o=opt_name, c=count, s=size:
+            ours = shared(lambda o=opt_name, c=count, s=size:
                            optimizer_step_factory(libs.numbagrad(), o, c, s))
-            floor = _shared(lambda o=opt_name, c=count, s=size: floor_step_factory(o, c, s))
+            floor = shared(lambda o=opt_name, c=count, s=size: floor_step_factory(o, c, s))
             torch_variants = {
-                "default": _shared(lambda o=opt_name, c=count, s=size:
+                "default": shared(lambda o=opt_name, c=count, s=size:
                                    optimizer_step_factory(libs.pytorch(), o, c, s)),
-                "foreach": _shared(lambda o=opt_name, c=count, s=size:
+                "foreach": shared(lambda o=opt_name, c=count, s=size:
                                    optimizer_step_factory(libs.pytorch(), o, c, s, {"foreach": True})),
-                "fused": _shared(lambda o=opt_name, c=count, s=size:
+                "fused": shared(lambda o=opt_name, c=count, s=size:
                                  optimizer_step_factory(libs.pytorch(), o, c, s, {"fused": True})),
             }
             contenders = [Contender("floor", "numpy", floor, None)]
