@@ -455,6 +455,21 @@ class Tensor:
             "numbagrad tensors are not pickled; use numbagrad.autograd.save(), which writes a "
             "safe .npz checkpoint")
 
+    def __deepcopy__(self, memo):
+        """copy.deepcopy of a leaf (e.g. inside a Module): new memory, same flags and grad."""
+        if self._fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol; detach() it first")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = _new(type(self))
+        memo[id(self)] = new
+        new._data = self._data.copy()
+        new._rg = self._rg
+        new._grad = None if self._grad is None else self._grad.__deepcopy__(memo)
+        new._fn, new._nr, new._vc, new._hooks, new._base = None, 0, None, None, None
+        return new
+
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
         return _O.Add.apply(self, other)

@@ -85,15 +85,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {list(x.shape)}")
-        mean = xd.mean(axes, keepdims=True)
-        var = xd.var(axes, keepdims=True)
+        mean, var = _norm.moments(x, axes)
         with ag.no_grad():
             if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(
-                    ag.from_numpy(mean.reshape(c).astype(running_mean.dtype)), alpha=momentum)
+                bm = ag.from_numpy(mean.reshape(c)).to(running_mean.dtype)
+                running_mean.mul_(1 - momentum).add_(bm, alpha=momentum)
             if running_var is not None:
-                unbiased = (var.reshape(c) * (n / (n - 1))).astype(running_var.dtype)
-                running_var.mul_(1 - momentum).add_(ag.from_numpy(unbiased), alpha=momentum)
+                bv = ag.from_numpy(var.reshape(c)).to(running_var.dtype)
+                running_var.mul_(1 - momentum).add_(bv, alpha=momentum * n / (n - 1))
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var are needed when "
@@ -120,9 +119,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                                f"{tuple(t.shape)}")
     nd = input.ndim
     axes = tuple(range(nd - k, nd))
-    xd = input._data
-    mean = xd.mean(axes, keepdims=True)
-    var = xd.var(axes, keepdims=True)
+    mean, var = _norm.moments(input, axes)
     return _norm.AffineNorm.apply(input, weight, bias, mean=mean, var=var, eps=eps, axes=axes,
                                   red_axes=tuple(range(nd - k)), pshape=normalized_shape,
                                   batch=True)

@@ -18,6 +18,15 @@ from ..function import Op
 from ..tensor import _wrap
 
 
+def moments(x, axes):
+    """Batch mean and biased variance of tensor x over axes, as arrays (keepdims), for
+    AffineNorm and the running-statistics update."""
+    d = x._data
+    mean = d.mean(axes, keepdims=True)
+    dev = d - mean
+    return mean, (dev * dev).mean(axes, keepdims=True)
+
+
 class AffineNorm(Op):
     """Normalise over axes, then scale and shift (the statistics are given to forward)."""
 
