@@ -1,17 +1,26 @@
 """Fused in-place optimizer updates on Tensors (one numba pass over memory per step).
 
-These functions are what `numbagrad.optim` uses when ``fused`` is not False: each
-updates a parameter and its optimizer buffers in place in a single pass (reading every
-array once, writing each updated array once), bumping the version counters of the
+These functions are what `numbagrad.optim` uses unless ``fused=False``/``foreach=False``:
+each updates parameters and their optimizer buffers in place in a single pass (reading
+every array once, writing each updated array once), bumping the version counters of the
 tensors it writes. They follow PyTorch's reference update order (see
 ``numbagrad.autograd.kernels.optim_updates``), so results agree with
 ``torch.optim.<X>(foreach=False)`` to about one rounding per step.
 
+Two forms per optimizer:
+
+* ``adam_(param, grad, exp_avg, ..., step, lr, ...)``: one parameter, ``step`` the
+  (already incremented) step count as a number;
+* ``adam_group_(params, grads, exp_avgs, ..., steps, lr, ...)``: lists of tensors (the
+  multi-tensor path, like PyTorch's ``_fused_adam_``), ``steps`` the 0-d step-count
+  tensors, incremented here. The per-tensor overhead is about 2-3 us, so a model with
+  hundreds of small parameters does not pay a Python-level price per op.
+
 All tensors must be C-contiguous, of one dtype (float32 or float64) and of the
-parameter's shape (the gradient may be non-contiguous: it is then copied first).
-`eligible` tells whether a parameter qualifies. Scalars are Python numbers; they are
-combined in double precision (as PyTorch does in Python) and then cast to the arrays'
-dtype. Use them directly to write your own optimizer loop::
+parameter's shape (a non-contiguous gradient is copied first); `eligible` tells whether a
+parameter qualifies. Hyperparameters are Python numbers, combined in double precision
+(as PyTorch does in Python) and then cast to the arrays' dtype. Parameters of at least
+``optim_updates.PARALLEL_MIN`` elements use the ``prange`` kernels. Example::
 
     from numbagrad.autograd import fused
     with ag.no_grad():
@@ -24,7 +33,8 @@ import numpy as np
 from .ops.inplace import _bump
 from .tensor import Tensor
 
-__all__ = ["eligible", "adam_", "sgd_", "rmsprop_", "adagrad_"]
+__all__ = ["eligible", "adam_", "sgd_", "rmsprop_", "adagrad_", "adam_group_", "sgd_group_",
+           "rmsprop_group_", "adagrad_group_"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _K = None
@@ -52,19 +62,17 @@ def eligible(param, grad):
 
 
 def _flat(t, name, ref):
-    """t's memory as a flat view; ref is the parameter's (un-flattened) array."""
-    if t is None:
-        return None
+    """t's memory as a 1-D view, after checking it against the parameter's array ``ref``."""
     d = t._data
     if d.dtype != ref.dtype or d.shape != ref.shape or not d.flags.c_contiguous:
         raise ValueError(
             f"fused update: {name} must be a C-contiguous {ref.dtype} tensor of shape "
             f"{tuple(ref.shape)} like the parameter; got dtype {d.dtype}, shape "
             f"{tuple(d.shape)}, contiguous={d.flags.c_contiguous}")
-    return d.reshape(-1)
+    return d if d.ndim == 1 else d.reshape(-1)
 
 
-def _check(param, grad):
+def _param_grad(param, grad):
     if not eligible(param, grad):
         d = param._data
         g = getattr(grad, "_data", None)
@@ -73,14 +81,38 @@ def _check(param, grad):
             "and the gradient a tensor of the same shape and dtype; got parameter "
             f"{d.dtype}{tuple(d.shape)} (contiguous={d.flags.c_contiguous}) and gradient "
             + (f"{g.dtype}{tuple(g.shape)}" if g is not None else type(grad).__name__))
-    g = grad._data
+    d, g = param._data, grad._data
     if not g.flags.c_contiguous:
         g = np.ascontiguousarray(g)
-    return param._data, g.reshape(-1)
+    if d.ndim != 1:
+        return d, d.reshape(-1), g.reshape(-1)
+    return d, d, g
 
 
-def _pick(kernel_pair, n):
-    return kernel_pair[1] if n >= _kernels().PARALLEL_MIN else kernel_pair[0]
+def _pick(pair, n):
+    return pair[1] if n >= _K.PARALLEL_MIN else pair[0]
+
+
+def _step_of(t):
+    """Increment a 0-d step tensor in place; return the new count as a float."""
+    a = t._data
+    a[()] = float(a) + 1.0  # one rounding to a's dtype, like torch's `step_t += 1`
+    _bump(t)
+    return float(a)
+
+
+# ---------------------------------------------------------------------- Adam / AdamW
+def _adam_scalars(dtype, step, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize,
+                  decoupled):
+    bc1 = 1 - beta1 ** step
+    bc2 = 1 - beta2 ** step
+    w1 = dtype.type(1 - beta1)
+    sc = np.array([w1, dtype.type(1) - w1, beta2, 1 - beta2, eps, weight_decay,
+                   1 - lr * weight_decay, -(lr / bc1), bc2 ** 0.5], dtype=dtype)
+    K = _K
+    mode = ((K.AMSGRAD if amsgrad else 0) | (K.MAXIMIZE if maximize else 0)
+            | (K.DECOUPLED if decoupled else 0) | (K.SMALL_W if abs(w1) < 0.5 else 0))
+    return sc, mode
 
 
 def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
@@ -92,24 +124,57 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, bet
     ``amsgrad`` (else it may be None). Updates param, exp_avg, exp_avg_sq (and
     max_exp_avg_sq).
     """
-    ref, g = _check(param, grad)
-    p = ref.reshape(-1)
-    dt = p.dtype.type
+    K = _kernels()
+    ref, p, g = _param_grad(param, grad)
     m = _flat(exp_avg, "exp_avg", ref)
     v = _flat(exp_avg_sq, "exp_avg_sq", ref)
     vmax = _flat(max_exp_avg_sq, "max_exp_avg_sq", ref) if amsgrad else v
-    bc1 = 1 - beta1 ** step
-    bc2 = 1 - beta2 ** step
-    w1 = dt(1 - beta1)
-    _pick(_kernels().adam, p.size)(
-        p, g, m, v, vmax, w1, dt(1) - w1, bool(abs(w1) < 0.5), dt(beta2), dt(1 - beta2),
-        dt(eps), dt(weight_decay), dt(1 - lr * weight_decay), dt(-(lr / bc1)), dt(bc2 ** 0.5),
-        bool(amsgrad), bool(maximize), bool(decoupled))
-    for t in (param, exp_avg, exp_avg_sq):
-        _bump(t)
+    sc, mode = _adam_scalars(p.dtype, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                             maximize, decoupled)
+    _pick(K.adam, p.size)(p, g, m, v, vmax, sc, mode)
+    _bump(param)
+    _bump(exp_avg)
+    _bump(exp_avg_sq)
     if amsgrad:
         _bump(max_exp_avg_sq)
     return param
+
+
+def adam_group_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
+                eps, weight_decay, amsgrad, maximize, decoupled):
+    """`adam_` over lists of tensors; ``steps`` are 0-d step tensors, incremented here.
+
+    ``max_exp_avg_sqs`` may be None unless ``amsgrad``. Parameters may differ in shape and
+    dtype (float32/float64); each must satisfy `eligible`.
+    """
+    K = _kernels()
+    cache = {}
+    for i, param in enumerate(params):
+        ref, p, g = _param_grad(param, grads[i])
+        m, v = exp_avgs[i], exp_avg_sqs[i]
+        fm, fv = _flat(m, "exp_avg", ref), _flat(v, "exp_avg_sq", ref)
+        fvmax = _flat(max_exp_avg_sqs[i], "max_exp_avg_sq", ref) if amsgrad else fv
+        step = _step_of(steps[i])
+        key = (step, p.dtype)
+        sm = cache.get(key)
+        if sm is None:
+            sm = cache[key] = _adam_scalars(p.dtype, step, lr, beta1, beta2, eps, weight_decay,
+                                            amsgrad, maximize, decoupled)
+        _pick(K.adam, p.size)(p, g, fm, fv, fvmax, sm[0], sm[1])
+        _bump(param)
+        _bump(m)
+        _bump(v)
+        if amsgrad:
+            _bump(max_exp_avg_sqs[i])
+
+
+# ---------------------------------------------------------------------- SGD
+def _sgd_scalars(dtype, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    K = _K
+    sc = np.array([-lr, momentum, 1 - dampening, weight_decay], dtype=dtype)
+    mode = ((K.NESTEROV if nesterov else 0) | (K.MAXIMIZE if maximize else 0)
+            | (K.USE_BUF if momentum != 0 else 0))
+    return sc, mode
 
 
 def sgd_(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -120,18 +185,44 @@ def sgd_(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_d
     initialises it to the (weight-decayed) gradient, as PyTorch does on the first step,
     instead of ``momentum * buf + (1 - dampening) * g``.
     """
-    ref, g = _check(param, grad)
-    p = ref.reshape(-1)
-    dt = p.dtype.type
-    use_buf = momentum != 0
-    buf = _flat(momentum_buffer, "momentum_buffer", ref) if use_buf else p
-    _pick(_kernels().sgd, p.size)(
-        p, g, buf, dt(-lr), dt(momentum), dt(1 - dampening), dt(weight_decay), bool(nesterov),
-        bool(maximize), bool(first_step), bool(use_buf))
-    _bump(param)
-    if use_buf:
-        _bump(momentum_buffer)
+    sgd_group_([param], [grad], [momentum_buffer], [first_step], lr, momentum, dampening,
+               weight_decay, nesterov, maximize)
     return param
+
+
+def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, dampening=0.0,
+               weight_decay=0.0, nesterov=False, maximize=False):
+    """`sgd_` over lists of tensors (``momentum_buffers``/``first_steps`` one per parameter)."""
+    K = _kernels()
+    use_buf = momentum != 0
+    cache = {}
+    for i, param in enumerate(params):
+        ref, p, g = _param_grad(param, grads[i])
+        sm = cache.get(p.dtype)
+        if sm is None:
+            sm = cache[p.dtype] = _sgd_scalars(p.dtype, lr, momentum, dampening, weight_decay,
+                                               nesterov, maximize)
+        mode = sm[1]
+        if use_buf:
+            buf = _flat(momentum_buffers[i], "momentum_buffer", ref)
+            if first_steps[i]:
+                mode |= K.INIT
+        else:
+            buf = p
+        _pick(K.sgd, p.size)(p, g, buf, sm[0], mode)
+        _bump(param)
+        if use_buf:
+            _bump(momentum_buffers[i])
+
+
+# ---------------------------------------------------------------------- RMSprop
+def _rmsprop_scalars(dtype, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    K = _K
+    c = dtype.type(1 - alpha)
+    sc = np.array([-lr, alpha, c, dtype.type(1) - c, eps, weight_decay, momentum], dtype=dtype)
+    mode = ((K.CENTERED if centered else 0) | (K.MAXIMIZE if maximize else 0)
+            | (K.USE_BUF if momentum > 0 else 0) | (K.SMALL_W if abs(c) < 0.5 else 0))
+    return sc, mode
 
 
 def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
@@ -141,35 +232,68 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
     ``grad_avg`` is required when ``centered``, ``momentum_buffer`` when ``momentum > 0``
     (either may be None otherwise).
     """
-    ref, g = _check(param, grad)
-    p = ref.reshape(-1)
-    dt = p.dtype.type
-    sq = _flat(square_avg, "square_avg", ref)
-    ga = _flat(grad_avg, "grad_avg", ref) if centered else sq
-    use_buf = momentum > 0
-    buf = _flat(momentum_buffer, "momentum_buffer", ref) if use_buf else sq
-    c = dt(1 - alpha)
-    _pick(_kernels().rmsprop, p.size)(
-        p, g, sq, ga, buf, dt(-lr), dt(alpha), c, dt(1) - c, bool(abs(c) < 0.5), dt(eps),
-        dt(weight_decay), dt(momentum), bool(centered), bool(maximize), bool(use_buf))
-    _bump(param)
-    _bump(square_avg)
-    if centered:
-        _bump(grad_avg)
-    if use_buf:
-        _bump(momentum_buffer)
+    rmsprop_group_([param], [grad], [square_avg], [grad_avg], [momentum_buffer], None, lr,
+                   alpha, eps, weight_decay, momentum, centered, maximize)
     return param
+
+
+def rmsprop_group_(params, grads, square_avgs, grad_avgs, momentum_buffers, steps, lr, alpha,
+                   eps, weight_decay, momentum, centered, maximize):
+    """`rmsprop_` over lists; ``steps`` (0-d step tensors, incremented here) may be None."""
+    K = _kernels()
+    use_buf = momentum > 0
+    cache = {}
+    for i, param in enumerate(params):
+        ref, p, g = _param_grad(param, grads[i])
+        if steps is not None:
+            _step_of(steps[i])
+        sm = cache.get(p.dtype)
+        if sm is None:
+            sm = cache[p.dtype] = _rmsprop_scalars(p.dtype, lr, alpha, eps, weight_decay,
+                                                   momentum, centered, maximize)
+        sq = _flat(square_avgs[i], "square_avg", ref)
+        ga = _flat(grad_avgs[i], "grad_avg", ref) if centered else sq
+        buf = _flat(momentum_buffers[i], "momentum_buffer", ref) if use_buf else sq
+        _pick(K.rmsprop, p.size)(p, g, sq, ga, buf, sm[0], sm[1])
+        _bump(param)
+        _bump(square_avgs[i])
+        if centered:
+            _bump(grad_avgs[i])
+        if use_buf:
+            _bump(momentum_buffers[i])
+
+
+# ---------------------------------------------------------------------- Adagrad
+def _adagrad_scalars(dtype, step, lr, lr_decay, weight_decay, eps, maximize):
+    clr = lr / (1 + (step - 1) * lr_decay)
+    return (np.array([-clr, eps, weight_decay], dtype=dtype), _K.MAXIMIZE if maximize else 0)
 
 
 def adagrad_(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps, maximize):
     """One Adagrad update in place (PyTorch's Adagrad algorithm, step count `step` >= 1)."""
-    ref, g = _check(param, grad)
-    p = ref.reshape(-1)
-    dt = p.dtype.type
+    K = _kernels()
+    ref, p, g = _param_grad(param, grad)
     s = _flat(state_sum, "state_sum", ref)
-    clr = lr / (1 + (step - 1) * lr_decay)
-    _pick(_kernels().adagrad, p.size)(p, g, s, dt(-clr), dt(eps), dt(weight_decay),
-                                      bool(maximize))
+    sc, mode = _adagrad_scalars(p.dtype, step, lr, lr_decay, weight_decay, eps, maximize)
+    _pick(K.adagrad, p.size)(p, g, s, sc, mode)
     _bump(param)
     _bump(state_sum)
     return param
+
+
+def adagrad_group_(params, grads, state_sums, steps, lr, lr_decay, weight_decay, eps, maximize):
+    """`adagrad_` over lists; ``steps`` are 0-d step tensors, incremented here."""
+    K = _kernels()
+    cache = {}
+    for i, param in enumerate(params):
+        ref, p, g = _param_grad(param, grads[i])
+        step = _step_of(steps[i])
+        key = (step, p.dtype)
+        sm = cache.get(key)
+        if sm is None:
+            sm = cache[key] = _adagrad_scalars(p.dtype, step, lr, lr_decay, weight_decay, eps,
+                                               maximize)
+        s = _flat(state_sums[i], "state_sum", ref)
+        _pick(K.adagrad, p.size)(p, g, s, sm[0], sm[1])
+        _bump(param)
+        _bump(state_sums[i])

@@ -3,7 +3,7 @@ from numbagrad import autograd as ag
 from numbagrad.autograd import fused as _fused
 
 from ._common import check, check_lr, new_step, prepared_grad, tick
-from .optimizer import Optimizer, _use_fused
+from .optimizer import Optimizer, _fused_choice, _use_fused
 
 __all__ = ["Adagrad"]
 
@@ -58,6 +58,8 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        choice = _fused_choice(group)
+        fused = ([], [], [], [])  # params, grads, sums, steps
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -65,14 +67,18 @@ class Adagrad(Optimizer):
             if len(state) == 0:  # a group added after construction
                 state["step"] = new_step()
                 state["sum"] = ag.full_like(p, group["initial_accumulator_value"])
-            step = tick(state)
             state_sum = state["sum"]
-            if _use_fused(group, p):
-                _fused.adagrad_(p, p.grad, state_sum, step, lr, lr_decay, group["weight_decay"],
-                                eps, group["maximize"])
+            if _use_fused(choice, p):
+                for lst, x in zip(fused, (p, p.grad, state_sum, state["step"])):
+                    lst.append(x)
                 continue
+            step = tick(state)
             grad = prepared_grad(p, group)
             clr = lr / (1 + (step - 1) * lr_decay)
             state_sum.addcmul_(grad, grad, value=1)
             std = state_sum.sqrt().add_(eps)
             p.addcdiv_(grad, std, value=-clr)
+        if fused[0]:
+            _fused.adagrad_group_(*fused, lr=lr, lr_decay=lr_decay,
+                                  weight_decay=group["weight_decay"], eps=eps,
+                                  maximize=group["maximize"])

@@ -3,7 +3,7 @@ from numbagrad import autograd as ag
 from numbagrad.autograd import fused as _fused
 
 from ._common import check, check_betas, check_lr, new_step, tick
-from .optimizer import Optimizer, _use_fused
+from .optimizer import Optimizer, _fused_choice, _use_fused
 
 __all__ = ["Adam", "AdamW"]
 
@@ -62,6 +62,8 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
+        choice = _fused_choice(group)
+        fused = ([], [], [], [], [], [])  # params, grads, exp_avgs, exp_avg_sqs, maxes, steps
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -72,15 +74,19 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = ag.zeros_like(p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = ag.zeros_like(p)
-            step = tick(state)
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             vmax = state.get("max_exp_avg_sq")
             if amsgrad and vmax is None:  # amsgrad switched on after the first step
                 vmax = state["max_exp_avg_sq"] = ag.zeros_like(p)
-            if _use_fused(group, p):
-                _fused.adam_(p, p.grad, exp_avg, exp_avg_sq, vmax, step, lr, beta1, beta2, eps,
-                             wd, amsgrad, maximize, decoupled)
+            if _use_fused(choice, p):
+                fused[0].append(p)
+                fused[1].append(p.grad)
+                fused[2].append(exp_avg)
+                fused[3].append(exp_avg_sq)
+                fused[4].append(vmax)
+                fused[5].append(state["step"])
                 continue
+            step = tick(state)
             grad = -p.grad if maximize else p.grad
             if wd != 0:
                 if decoupled:
@@ -99,6 +105,10 @@ class Adam(Optimizer):
             else:
                 denom = (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
             p.addcdiv_(exp_avg, denom, value=-step_size)
+        if fused[0]:
+            _fused.adam_group_(*fused, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                               weight_decay=wd, amsgrad=amsgrad, maximize=maximize,
+                               decoupled=decoupled)
 
 
 class AdamW(Adam):

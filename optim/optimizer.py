@@ -20,6 +20,7 @@ from itertools import chain
 
 from numbagrad import autograd as ag
 from numbagrad.autograd import Tensor
+from numbagrad.autograd import fused as _fused
 
 __all__ = ["Optimizer", "required"]
 
@@ -44,19 +45,25 @@ def _check_range(ok, what, value):
         raise ValueError(f"Invalid {what}: {value}")
 
 
-def _use_fused(group, param):
-    """True if this parameter should take the fused (numba) path.
+def _fused_choice(group):
+    """How a group picks the fused (numba) path: None never, False if eligible, True always.
 
     ``fused=True`` forces it (an error for an ineligible parameter), ``fused=False`` or
     ``foreach=False`` selects the reference Tensor-op path, and ``None`` chooses the fused
-    path when the parameter and its gradient are C-contiguous float32/float64 arrays.
+    path for parameters whose gradient and memory qualify (C-contiguous float32/float64).
     """
     fused = group.get("fused")
     if fused is False or (fused is None and group.get("foreach") is False):
+        return None
+    return bool(fused)
+
+
+def _use_fused(choice, param):
+    """Whether `param` takes the fused path under the group's `_fused_choice`."""
+    if choice is None:
         return False
-    from numbagrad.autograd import fused as F
-    ok = F.eligible(param, param.grad)
-    if fused and not ok:
+    ok = _fused.eligible(param, param._grad)
+    if choice and not ok:
         raise RuntimeError(
             f"fused=True needs a C-contiguous float32/float64 parameter with a gradient of the "
             f"same dtype and shape; got a parameter of shape {tuple(param.shape)}, dtype "

@@ -3,7 +3,7 @@ from numbagrad import autograd as ag
 from numbagrad.autograd import fused as _fused
 
 from ._common import check, check_lr, new_step, prepared_grad, tick
-from .optimizer import Optimizer, _use_fused
+from .optimizer import Optimizer, _fused_choice, _use_fused
 
 __all__ = ["RMSprop"]
 
@@ -57,6 +57,8 @@ class RMSprop(Optimizer):
     def _update_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         momentum, centered = group["momentum"], group["centered"]
+        choice = _fused_choice(group)
+        fused = ([], [], [], [], [], [])  # params, grads, square_avgs, grad_avgs, bufs, steps
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -68,17 +70,21 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = ag.zeros_like(p)
                 if centered:
                     state["grad_avg"] = ag.zeros_like(p)
-            tick(state)
-            square_avg = state["square_avg"]
             if momentum > 0 and "momentum_buffer" not in state:
                 state["momentum_buffer"] = ag.zeros_like(p)
             if centered and "grad_avg" not in state:
                 state["grad_avg"] = ag.zeros_like(p)
+            square_avg = state["square_avg"]
             buf, grad_avg = state.get("momentum_buffer"), state.get("grad_avg")
-            if _use_fused(group, p):
-                _fused.rmsprop_(p, p.grad, square_avg, grad_avg, buf, lr, alpha, eps,
-                                group["weight_decay"], momentum, centered, group["maximize"])
+            if _use_fused(choice, p):
+                fused[0].append(p)
+                fused[1].append(p.grad)
+                fused[2].append(square_avg)
+                fused[3].append(grad_avg)
+                fused[4].append(buf)
+                fused[5].append(state["step"])
                 continue
+            tick(state)
             grad = prepared_grad(p, group)
             square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
             if centered:
@@ -92,3 +98,7 @@ class RMSprop(Optimizer):
                 p.add_(buf, alpha=-lr)
             else:
                 p.addcdiv_(grad, avg, value=-lr)
+        if fused[0]:
+            _fused.rmsprop_group_(*fused, lr=lr, alpha=alpha, eps=eps,
+                                  weight_decay=group["weight_decay"], momentum=momentum,
+                                  centered=centered, maximize=group["maximize"])

@@ -3,7 +3,7 @@ from numbagrad import autograd as ag
 from numbagrad.autograd import fused as _fused
 
 from ._common import check, check_lr, prepared_grad
-from .optimizer import Optimizer, _use_fused
+from .optimizer import Optimizer, _fused_choice, _use_fused
 
 __all__ = ["SGD"]
 
@@ -74,10 +74,12 @@ class SGD(Optimizer):
     def _update_group(self, group):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         nesterov = group["nesterov"]
+        choice = _fused_choice(group)
+        fused = ([], [], [], [])  # params, grads, momentum buffers, first-step flags
         for p in group["params"]:
             if p.grad is None:
                 continue
-            if _use_fused(group, p):
+            if _use_fused(choice, p):
                 buf, first = None, False
                 if momentum != 0:
                     state = self.state[p]
@@ -86,8 +88,10 @@ class SGD(Optimizer):
                         buf = ag.empty_like(p)
                         state["momentum_buffer"] = buf
                         first = True
-                _fused.sgd_(p, p.grad, buf, lr, momentum, dampening, group["weight_decay"],
-                            nesterov, group["maximize"], first)
+                fused[0].append(p)
+                fused[1].append(p.grad)
+                fused[2].append(buf)
+                fused[3].append(first)
                 continue
             grad = prepared_grad(p, group)
             if momentum != 0:
@@ -100,3 +104,7 @@ class SGD(Optimizer):
                     buf.mul_(momentum).add_(grad, alpha=1 - dampening)
                 grad = grad.add(buf, alpha=momentum) if nesterov else buf
             p.add_(grad, alpha=-lr)
+        if fused[0]:
+            _fused.sgd_group_(*fused, lr=lr, momentum=momentum, dampening=dampening,
+                              weight_decay=group["weight_decay"], nesterov=nesterov,
+                              maximize=group["maximize"])
