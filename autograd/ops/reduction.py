@@ -59,7 +59,9 @@ def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's n
     """Sum of all elements, or over `dim` (int or tuple)."""
     nd = input._data.ndim
     axes = _ALL_AXES[nd] if dim is None and nd < 8 else norm_dims(dim, nd, "sum")
-    return Sum.apply(input, axes, keepdim, None if dtype is None else _dt.to_dtype(dtype))
+    if dtype is not None:  # cast first: the gradient is cast back to the input's dtype
+        input = input.to(dtype)
+    return Sum.apply(input, axes, keepdim, None)
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):
