@@ -108,6 +108,14 @@ def test_dense_range_and_layouts(name, dtype):
     _check(name, x3[:, ::2, ::3], g3[:, ::2, ::3])
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_element_and_empty(name, dtype):
+    for shape in [(), (1,), (1, 1, 1), (0,), (3, 0)]:
+        x = np.full(shape, 0.75, dtype)
+        _check(name, x, np.full(shape, -1.5, dtype))
+
+
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "gelu", "softplus"])
 def test_parallel_path(name, monkeypatch):
     monkeypatch.setattr(A, "PAR_CHEAP", 0)
