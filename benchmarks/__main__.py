@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import machine, report
+from . import machine, report, targets
 from .harness import Settings
 from .workloads import WORKLOADS
 
@@ -122,6 +122,7 @@ def main(argv=None) -> int:
         "load_average_before": load_before,
         "load_average_after": load_after,
         "results": results,
+        "targets": targets.check(results),
         "failures": failures,
     }
     print(report.table(results))
@@ -131,6 +132,8 @@ def main(argv=None) -> int:
           f"load {load_before} -> {load_after}; OpenBLAS env {doc['machine']['openblas_env']['values']}"
           + (" (unset by --unset-openblas-env)" if doc["machine"]["openblas_env"]["unset_by_flag"] else ""))
     print("cells: median ±half the IQR as % (best thread count/variant); ratios < 1 mean numbagrad is faster")
+    if doc["targets"]:
+        print("\n" + targets.format_targets(doc["targets"]))
     if args.detail:
         print("\n" + report.detail(results))
     if args.markdown:
