@@ -1,14 +1,17 @@
 """The backward engine: reverse topological traversal of the graph, without recursion.
 
-1. Count, for every node reachable from the roots, how many edges point at it.
-2. Start from the roots; a node runs once all the gradients flowing into it have arrived
-   (its count drops to zero). Its backward's results are summed into the buffers of the
-   nodes it points to, or accumulated into leaf tensors' `.grad`.
+1. Every node records its creation order; an op's inputs always come from older nodes.
+2. Starting from the roots, the engine keeps the nodes that hold a gradient in a heap
+   and always runs the newest: by then every node that feeds it has run, so its
+   gradient is complete. Its backward's results are summed into the buffers of the
+   nodes it points to (which join the heap), or accumulated into leaves' `.grad`.
 3. Unless retain_graph is set, each node frees what it saved once it has run.
 
 `grad()` uses the same walk but captures the gradients of the requested inputs instead
 of accumulating into `.grad`, and only runs the nodes that lead to those inputs.
 """
+from heapq import heappop, heappush
+
 import numpy as np
 
 from . import grad_mode
@@ -149,23 +152,6 @@ def _needed_nodes(roots, targets):
     return needed
 
 
-def _count_dependencies(start):
-    """For every node reachable from `start`: how many edges point at it."""
-    deps = dict.fromkeys(start, 0)
-    stack = list(start)
-    while stack:
-        for e in stack.pop()._edges:
-            if e is not None and e[1] >= 0:
-                nxt = e[0]
-                c = deps.get(nxt)
-                if c is None:
-                    deps[nxt] = 1
-                    stack.append(nxt)
-                else:
-                    deps[nxt] = c + 1
-    return deps
-
-
 def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     """Walk the graph from `roots`; returns captured input gradients when targets are given.
 
@@ -176,10 +162,10 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     """
     fast = not create_graph
     start = list(dict.fromkeys(t._fn for t in roots if t._fn is not None))
-    deps = _count_dependencies(start)
     walk = _Walk(targets, accumulate, create_graph, start)
 
     buffers = {}
+    heap = []  # nodes holding a gradient, newest first: (-creation order, node)
     for t, g in zip(roots, root_grads):
         walk.given.add(id(g._data))
         if fast:
@@ -187,8 +173,9 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
         if t._fn is None:
             walk.deliver_leaf(t, g)
         else:
+            if t._fn not in buffers:
+                heappush(heap, (-t._fn._seq, t._fn))
             _add_to_buffer(buffers, t._fn, t._nr, g)
-    ready = [n for n in start if deps[n] == 0]
 
     prev_mode = _state.enabled
     _state.enabled = create_graph
@@ -199,14 +186,12 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     plain_leaves = simple and accumulate
     given = walk.given
     try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
+        while heap:
+            node = heappop(heap)[1]
+            grads = buffers.pop(node)
             edges = node._edges
             fb = node.fast_backward
-            if grads is None:
-                out = (None,) * len(edges)
-            elif simple and fb is not None and not node._special:
+            if simple and fb is not None and not node._special:
                 out = fb(node, grads)
                 if len(out) != len(edges):
                     out = _fix_count(node, out, len(edges))
@@ -216,26 +201,22 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
             else:
                 out = _general_step(node, grads, fast, walk, retain_graph)
             for e, g in zip(edges, out):
-                if e is None:
+                if e is None or g is None:
                     continue
                 nxt, nr = e
                 if nr < 0:
-                    if g is not None:
-                        if plain_leaves and nxt._hooks is None:
-                            _accumulate_array(nxt, g, given)
-                        else:
-                            deliver(nxt, g)
-                    continue
-                if g is not None:
-                    if nxt.num_outputs == 1:
-                        old = buffers.get(nxt)
-                        buffers[nxt] = g if old is None else old + g
+                    if plain_leaves and nxt._hooks is None:
+                        _accumulate_array(nxt, g, given)
                     else:
-                        _add_to_buffer(buffers, nxt, nr, g)
-                c = deps[nxt] - 1
-                deps[nxt] = c
-                if c == 0:
-                    ready.append(nxt)
+                        deliver(nxt, g)
+                    continue
+                if nxt not in buffers:
+                    heappush(heap, (-nxt._seq, nxt))
+                if nxt.num_outputs == 1:
+                    old = buffers.get(nxt)
+                    buffers[nxt] = g if old is None else old + g
+                else:
+                    _add_to_buffer(buffers, nxt, nr, g)
     finally:
         _state.enabled = prev_mode
     captured = walk.captured

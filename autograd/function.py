@@ -9,6 +9,7 @@ numpy arrays (`x._data`) and returns an ndarray, their `backward` works on Tenso
 `create_graph=True` records the backward pass like any other computation. User
 functions subclass `Function` and work on Tensors in both directions, as in PyTorch.
 """
+import itertools
 import sys
 import traceback
 
@@ -37,7 +38,7 @@ class Node:
     for a recorded tensor, `(leaf_tensor, 0)` for a leaf that requires grad, or None.
     """
 
-    __slots__ = ("_edges", "__dict__", "__weakref__")
+    __slots__ = ("_edges", "_seq", "__dict__", "__weakref__")
 
     num_outputs = 1
     # Defaults read from the class until a node sets its own (kept out of __slots__ so
@@ -215,6 +216,9 @@ def _link_view(out, base):
 
 
 _ndarray = np.ndarray
+# Creation order of nodes: an op's inputs were always made before it, so running nodes
+# from the newest down is a valid reverse topological order (the engine's heap).
+_next_seq = itertools.count().__next__
 _asarray = np.asarray
 
 
@@ -250,6 +254,7 @@ class Op(Node):
                     edges.append(None)
             if needed:
                 ctx._edges = edges
+                ctx._seq = _next_seq()
                 out = _wrap(data, True, ctx, 0, None)
                 if cls.save_output:
                     box = out._vc = [0, 0]
@@ -310,6 +315,7 @@ class Function(Node):
                     edges[i] = (fn, a._nr) if fn is not None else (a, -1)
                     any_rg = True
         ctx._edges = edges
+        ctx._seq = _next_seq()
         ctx._in_shapes = tuple(a._data.shape if isinstance(a, Tensor) else None for a in args)
         with grad_mode.no_grad():
             result = cls.forward(ctx, *args, **kwargs)
