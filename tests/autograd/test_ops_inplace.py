@@ -298,3 +298,13 @@ def test_inplace_on_view_of_non_leaf_is_recorded_like_torch():
     y[1:].mul_(2.0)
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 2.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- spec table
+from strategies import OPS, compare_with_torch  # noqa: E402
+
+
+@pytest.mark.parametrize("spec", [s for s in OPS if s.cat == "inplace"], ids=repr)
+@given(data=st.data())
+def test_recorded_inplace_specs_match_torch(spec, data):
+    compare_with_torch(spec, data, torch)
