@@ -82,6 +82,10 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def jit(func=None, **options):
     """Decorate ``func`` with ``numba.njit(cache=True, **options)``, compiled lazily.
 
+    Extra options of ours: ``wide_f32=False`` compiles float32 signatures
+    without forcing 512-bit vectors; ``interleave=k`` sets LLVM's vector
+    interleave count for them (default 1, see ``_INTERLEAVE``).
+
     Defaults to ``error_model="numpy"`` (x/0 -> inf/NaN, as numpy and PyTorch;
     the Python error model's zero-division check stops LLVM vectorising).
     Accepts the usual njit options (``parallel=True``, ``fastmath={...}``,
@@ -93,6 +97,7 @@ def jit(func=None, **options):
     if func is None:
         return lambda f: jit(f, **options)
     wide = options.pop("wide_f32", True)
+    interleave = options.pop("interleave", None)
     options.setdefault("cache", True)
     # numpy error model: float division by zero gives inf/NaN instead of a
     # Python exception check in the loop, which would block vectorisation.
@@ -108,11 +113,11 @@ def jit(func=None, **options):
         options["cache"] = False
         disp = numba.njit(**options)(func)
     if wide:
-        _widen_float32(disp)
+        _widen_float32(disp, interleave)
     return disp
 
 
-def _widen_float32(disp):
+def _widen_float32(disp, interleave=None):
     """Compile float32 specialisations of ``disp`` with 512-bit vectors.
 
     LLVM's tuning for this CPU (Sapphire Rapids, like Skylake-X) prefers 256-bit
@@ -130,7 +135,7 @@ def _widen_float32(disp):
         args = sig.args if hasattr(sig, "args") else sig
         if not any(getattr(a, "dtype", None) == types.float32 for a in args):
             return compile_(sig)
-        with _force_vector_width(16):
+        with _force_vector_width(16, interleave):
             return compile_(sig)
 
     disp.compile = compile
@@ -144,49 +149,82 @@ _INTERLEAVE = 1
 
 
 class _force_vector_width:
-    def __init__(self, width):
-        self.width = width
+    """Context: LLVM loop-vectoriser options forced while numba compiles.
 
-    # A forced width makes LLVM print "remark: loop not vectorized" to the C
-    # stderr for loops it cannot vectorise (the parallel scheduler's outer
-    # loop); those lines are swallowed by pointing fd 2 at /dev/null meanwhile.
+    Re-entrant: compiling one of our kernels can compile another jitted
+    kernel it calls (``softmax`` rows -> ``_rowmax``); the inner exit
+    restores the outer settings instead of LLVM's defaults (an earlier
+    version reset them, so the outer kernel lost its 512-bit vectors).
+
+    A forced width makes LLVM print "remark: loop not vectorized" to the C
+    stderr for loops it cannot vectorise (the parallel scheduler's outer
+    loop); those lines are swallowed by pointing fd 2 at /dev/null meanwhile
+    (Python warnings raised during that compile are lost with them).
+    """
+
+    _stack: list = []
+
+    def __init__(self, width, interleave=None):
+        self.width = width
+        self.interleave = _INTERLEAVE if interleave is None else interleave
+
+    @staticmethod
+    def _apply(width, interleave):
+        llvm.set_option("", f"--force-vector-width={width}")
+        llvm.set_option("", f"--force-vector-interleave={interleave}")
+
     def __enter__(self):
-        llvm.set_option("", f"--force-vector-width={self.width}")
-        llvm.set_option("", f"--force-vector-interleave={_INTERLEAVE}")
-        self.saved = None
-        try:
-            sys.stderr.flush()
-            self.saved = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        except OSError:
+        stack = _force_vector_width._stack
+        if not stack:
             self.saved = None
+            try:
+                sys.stderr.flush()
+                self.saved = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            except OSError:
+                self.saved = None
+        stack.append(self)
+        self._apply(self.width, self.interleave)
+        return self
 
     def __exit__(self, *exc):
-        llvm.set_option("", "--force-vector-width=0")
-        llvm.set_option("", "--force-vector-interleave=0")
+        stack = _force_vector_width._stack
+        stack.pop()
+        if stack:
+            outer = stack[-1]
+            self._apply(outer.width, outer.interleave)
+            return False
+        self._apply(0, 0)  # LLVM defaults: the cost model decides
         if self.saved is not None:
             os.dup2(self.saved, 2)
             os.close(self.saved)
         return False
 
 
-def jit_pair(func, **options):
+def _renamed(func, suffix):
+    twin = types_mod.FunctionType(func.__code__, func.__globals__, func.__name__ + suffix,
+                                  func.__defaults__, func.__closure__)
+    twin.__qualname__ = func.__qualname__ + suffix
+    twin.__doc__ = func.__doc__
+    twin.__module__ = func.__module__
+    return twin
+
+
+def jit_pair(func, suffix="", **options):
     """Return ``(serial, parallel)`` dispatchers compiled from one kernel source.
 
     Write the loop with ``numba.prange``: the serial twin treats it as
     ``range``. The parallel twin is a copy of the function under another
     ``__qualname__``, because numba's cache file name is derived from the
     qualname and its index key ignores the ``parallel`` flag: one shared name
-    would let one twin load the other's machine code from the cache.
+    would let one twin load the other's machine code from the cache. For the
+    same reason a non-empty ``suffix`` renames both (use it when compiling the
+    same source twice with other options, e.g. ``wide_f32=False``).
     """
-    twin = types_mod.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel",
-                                  func.__defaults__, func.__closure__)
-    twin.__qualname__ = func.__qualname__ + "_parallel"
-    twin.__doc__ = func.__doc__
-    twin.__module__ = func.__module__
-    return jit(func, **options), jit(twin, parallel=True, **options)
+    serial = _renamed(func, suffix) if suffix else func
+    return jit(serial, **options), jit(_renamed(func, suffix + "_parallel"), parallel=True, **options)
 
 
 def as_float(x, dtype=None) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import as_float, jit_pair
-from .softmax_family import PAR_MIN_ELEMENTS, _rowmax
+from .softmax_family import PAR_MIN_ELEMENTS, SHORT_ROW, _rowmax
 from .vmath import vexp, zero_of
 
 __all__ = ["log_softmax_nll", "log_softmax_nll_backward"]
@@ -51,6 +51,9 @@ def _nll_bwd_k(g, x, lse, target, ignore_index, out):
 
 _nll_fwd, _nll_fwd_p = jit_pair(_nll_fwd_k, fastmath={"contract", "reassoc"})
 _nll_bwd, _nll_bwd_p = jit_pair(_nll_bwd_k, fastmath={"contract", "reassoc"})
+# fewer classes than one 16-lane vector (MNIST's 10): LLVM's default width (see softmax_family.SHORT_ROW)
+_nll_fwd_n, _nll_fwd_np = jit_pair(_nll_fwd_k, "_narrow", fastmath={"contract", "reassoc"}, wide_f32=False)
+_nll_bwd_n, _nll_bwd_np = jit_pair(_nll_bwd_k, "_narrow", fastmath={"contract", "reassoc"}, wide_f32=False)
 
 
 def _check(logits, target, ignore_index, op):
@@ -89,7 +92,8 @@ def log_softmax_nll(logits, target, ignore_index=-100):
     if n:
         if c == 0:
             raise ValueError("log_softmax_nll: logits have 0 classes")
-        k = _nll_fwd_p if (x.size >= PAR_MIN_ELEMENTS and n >= 2) else _nll_fwd
+        pair = (_nll_fwd_n, _nll_fwd_np) if c < SHORT_ROW else (_nll_fwd, _nll_fwd_p)
+        k = pair[1] if (x.size >= PAR_MIN_ELEMENTS and n >= 2) else pair[0]
         k(x, t, np.int64(ignore_index), loss, lse)
     return loss, (x, lse)
 
@@ -106,6 +110,7 @@ def log_softmax_nll_backward(grad, saved, target, ignore_index=-100):
     g = as_float(g, x.dtype)
     out = np.empty(x.shape, x.dtype)
     if x.size:
-        k = _nll_bwd_p if (x.size >= PAR_MIN_ELEMENTS and x.shape[0] >= 2) else _nll_bwd
+        pair = (_nll_bwd_n, _nll_bwd_np) if x.shape[1] < SHORT_ROW else (_nll_bwd, _nll_bwd_p)
+        k = pair[1] if (x.size >= PAR_MIN_ELEMENTS and x.shape[0] >= 2) else pair[0]
         k(g, x, lse, t, np.int64(ignore_index), out)
     return out

@@ -199,6 +199,26 @@ _softmax_bw_cols, _softmax_bw_cols_p = jit_pair(_softmax_bw_cols_k, fastmath=_FM
 _log_softmax_bw_cols, _log_softmax_bw_cols_p = jit_pair(_log_softmax_bw_cols_k, fastmath=_FM)
 
 
+
+# Rows shorter than one 16-lane vector run entirely in the scalar remainder of
+# the 512-bit loop; LLVM's own choice (8 lanes) is 2x faster there (softmax over
+# (100000, 10) float32, serial: 3.7 ms with 16 lanes, 1.8 ms with the default).
+SHORT_ROW = 16
+_softmax_rows_n, _softmax_rows_np = jit_pair(_softmax_rows_k, "_narrow", fastmath=_FM, wide_f32=False)
+_log_softmax_rows_n, _log_softmax_rows_np = jit_pair(_log_softmax_rows_k, "_narrow", fastmath=_FM, wide_f32=False)
+_logsumexp_rows_n, _logsumexp_rows_np = jit_pair(_logsumexp_rows_k, "_narrow", fastmath=_FM, wide_f32=False)
+_softmax_bw_rows_n, _softmax_bw_rows_np = jit_pair(_softmax_bw_rows_k, "_narrow", fastmath=_FM, wide_f32=False)
+_log_softmax_bw_rows_n, _log_softmax_bw_rows_np = jit_pair(_log_softmax_bw_rows_k, "_narrow", fastmath=_FM,
+                                                           wide_f32=False)
+_NARROW = {
+    _softmax_rows: (_softmax_rows_n, _softmax_rows_np),
+    _log_softmax_rows: (_log_softmax_rows_n, _log_softmax_rows_np),
+    _logsumexp_rows: (_logsumexp_rows_n, _logsumexp_rows_np),
+    _softmax_bw_rows: (_softmax_bw_rows_n, _softmax_bw_rows_np),
+    _log_softmax_bw_rows: (_log_softmax_bw_rows_n, _log_softmax_bw_rows_np),
+}
+
+
 # ------------------------------------------------------------------ wrappers
 def _norm_dim(dim, ndim, op):
     nd = max(ndim, 1)
@@ -216,7 +236,9 @@ def _split(shape, d):
     return outer, shape[d], inner
 
 
-def _pick(serial, parallel, size, outer):
+def _pick(serial, parallel, size, outer, n=SHORT_ROW):
+    if n < SHORT_ROW and serial in _NARROW:
+        serial, parallel = _NARROW[serial]
     return parallel if (size >= PAR_MIN_ELEMENTS and outer >= 2) else serial
 
 
@@ -231,7 +253,7 @@ def _run_map(x, dim, kernels, op):
     out = np.empty(x.shape, x.dtype)
     if x.size:
         if inner == 1:
-            k = _pick(kernels[0], kernels[1], x.size, outer)
+            k = _pick(kernels[0], kernels[1], x.size, outer, n)
             k(x.reshape(outer, n), out.reshape(outer, n))
         else:
             k = _pick(kernels[2], kernels[3], x.size, outer)
@@ -253,7 +275,7 @@ def _run_backward(grad, y, dim, kernels, op):
     out = np.empty(y.shape, y.dtype)
     if y.size:
         if inner == 1:
-            k = _pick(kernels[0], kernels[1], y.size, outer)
+            k = _pick(kernels[0], kernels[1], y.size, outer, n)
             k(g.reshape(outer, n), y.reshape(outer, n), out.reshape(outer, n))
         else:
             k = _pick(kernels[2], kernels[3], y.size, outer)
@@ -299,7 +321,7 @@ def logsumexp(x, dim=-1, keepdim=False):
     out = np.empty((outer, inner), x.dtype)
     if out.size:
         if inner == 1:
-            k = _pick(_logsumexp_rows, _logsumexp_rows_p, x.size, outer)
+            k = _pick(_logsumexp_rows, _logsumexp_rows_p, x.size, outer, n)
             k(x.reshape(outer, n), out.reshape(outer))
         else:
             k = _pick(_logsumexp_cols, _logsumexp_cols_p, x.size, outer)
