@@ -95,3 +95,66 @@ def test_max_dim_indices_on_ties_are_a_maximum():
                   == v.detach().numpy())
     v.sum().backward()
     assert x.grad.numpy().sum(1).tolist() == [1.0, 1.0]
+
+
+# ----------------------------------------------------------------------------- special values
+SPECIAL = np.array([np.inf, -np.inf, 0.0, -0.0, 1e30, -1e30, 88.0, -88.0, 1e-30, 50.0, -50.0])
+F = torch.nn.functional
+SPECIAL_OPS = {
+    "relu": (ag.relu, torch.relu), "sigmoid": (ag.sigmoid, torch.sigmoid),
+    "tanh": (ag.tanh, torch.tanh), "elu": (ag.elu, F.elu), "silu": (ag.silu, F.silu),
+    "softplus": (ag.softplus, F.softplus), "leaky_relu": (ag.leaky_relu, F.leaky_relu),
+    "gelu_tanh": (lambda x: ag.gelu(x[2:], approximate="tanh"),
+                  lambda x: F.gelu(x[2:], approximate="tanh")),  # gelu(inf): torch gives nan
+    "erf": (ag.erf, torch.erf), "exp": (ag.exp, torch.exp), "expm1": (ag.expm1, torch.expm1),
+    "abs": (ag.abs, torch.abs), "sign": (ag.sign, torch.sign),
+    "clamp": (lambda x: ag.clamp(x, -1, 1), lambda x: torch.clamp(x, -1, 1)),
+    "softmax": (lambda x: ag.softmax(x[2:], 0), lambda x: torch.softmax(x[2:], 0)),
+    "log_softmax": (lambda x: ag.log_softmax(x[2:], 0), lambda x: torch.log_softmax(x[2:], 0)),
+    "logsumexp": (lambda x: ag.logsumexp(x, 0), lambda x: torch.logsumexp(x, 0)),
+    "amax": (ag.amax, torch.amax), "sort": (lambda x: ag.sort(x)[0], lambda x: torch.sort(x)[0]),
+    "cumsum": (lambda x: ag.cumsum(x, 0), lambda x: torch.cumsum(x, 0)),
+    "maximum": (lambda x: ag.maximum(x, ag.zeros((), dtype=x.dtype)),
+                lambda x: torch.maximum(x, torch.zeros((), dtype=x.dtype))),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(SPECIAL_OPS))
+def test_infinities_and_extremes_match_torch(name, dtype):
+    fa, ft = SPECIAL_OPS[name]
+    xa = ag.tensor(SPECIAL.astype(dtype), requires_grad=True)
+    xt = torch.tensor(SPECIAL.astype(dtype), requires_grad=True)
+    ya, yt = fa(xa), ft(xt)
+    np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = np.linspace(0.5, 1.5, yt.numel()).reshape(tuple(yt.shape)).astype(dtype)
+    ya.backward(ag.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+NAN_CASES = {
+    "sign_of_nan_is_0": lambda L, x: L.sign(x),
+    "abs_grad_at_nan_is_0": lambda L, x: L.abs(x),
+    "max_all_grad_goes_to_nan": lambda L, x: L.max(x),
+    "maximum_grad_goes_to_nan": lambda L, x: L.maximum(x, L.zeros(())),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="NaN conventions differ from PyTorch: numbagrad follows "
+                   "numpy (sign(nan) = nan, so abs' gradient is nan), and max()/maximum send "
+                   "no gradient to a NaN that wins")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", sorted(NAN_CASES))
+def test_nan_conventions_match_torch(name):
+    fn = NAN_CASES[name]
+    vals = np.array([np.nan, 1.0, -2.0])
+    res = []
+    for L in (AG, T):
+        x = L.tensor(vals, requires_grad=True)
+        y = fn(L, x)
+        y.sum().backward()
+        res.append((to_numpy(y), to_numpy(x.grad)))
+    np.testing.assert_allclose(res[0][0], res[1][0], equal_nan=True)
+    np.testing.assert_allclose(res[0][1], res[1][1], equal_nan=True)
