@@ -86,13 +86,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {list(x.shape)}")
         mean, var = _norm.moments(x, axes)
-        with ag.no_grad():
+        with ag.no_grad():  # running = running + momentum (batch - running)
             if running_mean is not None:
-                bm = ag.from_numpy(mean.reshape(c)).to(running_mean.dtype)
-                running_mean.mul_(1 - momentum).add_(bm, alpha=momentum)
+                bm = mean.reshape(c).astype(running_mean.dtype, copy=False)
+                running_mean.lerp_(ag.from_numpy(bm), momentum)
             if running_var is not None:
-                bv = ag.from_numpy(var.reshape(c)).to(running_var.dtype)
-                running_var.mul_(1 - momentum).add_(bv, alpha=momentum * n / (n - 1))
+                bv = (var.reshape(c) * (n / (n - 1))).astype(running_var.dtype, copy=False)
+                running_var.lerp_(ag.from_numpy(bv), momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var are needed when "

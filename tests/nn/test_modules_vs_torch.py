@@ -24,18 +24,19 @@ def copy_params(ours, theirs):
             theirs.state_dict()[k].copy_(torch.tensor(v.numpy()))
 
 
-def run_pair(ours, theirs, x, dtype):
-    """Forward and backward (with a random upstream gradient) through both modules."""
+def run_pair(ours, theirs, x, dtype, **kw):
+    """Forward and backward (with a random upstream gradient) through both modules;
+    kw loosens the gradient tolerances."""
     xo, xt = pair(x)
     yo, yt = ours(xo), theirs(xt)
     close(yo, yt, dtype)
     g = np.random.default_rng(1).standard_normal(yt.shape).astype(dtype)
     yo.backward(ag.tensor(g))
     yt.backward(torch.tensor(g))
-    close(xo.grad, xt.grad, dtype)
+    close(xo.grad, xt.grad, dtype, **kw)
     to = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        close(p.grad, to[name].grad, dtype)
+        close(p.grad, to[name].grad, dtype, **kw)
 
 
 @given(st.integers(1, 5), st.integers(1, 6), st.integers(1, 6), st.booleans(), DTYPES,
@@ -76,6 +77,12 @@ def test_activation_modules(i, shape, dtype, seed):
     run_pair(ours, theirs, x, dtype)
 
 
+# Input gradients of a normalisation cancel towards 0 and are ill-conditioned when few
+# values are normalised: in float32, torch itself can be 5e-4 away from its float64 result
+# where ours is 1e-5 away (LayerNorm over 2 values), so float32 gradients get looser bounds.
+NORM_F32_TOL = {np.float32: dict(rtol=2e-3, atol=1e-4)}
+
+
 @given(st.integers(2, 6), st.integers(1, 4), st.sampled_from([None, 1, 3]), DTYPES,
        st.sampled_from([0.1, 0.5, None]), st.booleans(), st.booleans(), st.integers(0, 2**31))
 def test_batchnorm1d_training_steps_and_eval(n, c, length, dtype, momentum, affine, track, seed):
@@ -95,7 +102,7 @@ def test_batchnorm1d_training_steps_and_eval(n, c, length, dtype, momentum, affi
     shape = (n, c) if length is None else (n, c, length)
     for step in range(3):
         x = (r.standard_normal(shape) * 2 + step).astype(dtype)
-        run_pair(ours, theirs, x, dtype)
+        run_pair(ours, theirs, x, dtype, **NORM_F32_TOL.get(dtype, {}))
         for k, v in theirs.state_dict().items():
             close(ours.state_dict()[k], v, dtype)
     ours.eval()
@@ -121,7 +128,7 @@ def test_layernorm(shape, k, dtype, affine, bias, seed):
                 ours.bias.copy_(ag.tensor(r.standard_normal(norm_shape).astype(dtype)))
         copy_params(ours, theirs)
     x = (r.standard_normal([2] + list(shape)) * 2 + 1).astype(dtype)
-    run_pair(ours, theirs, x, dtype)
+    run_pair(ours, theirs, x, dtype, **NORM_F32_TOL.get(dtype, {}))
 
 
 class OurNet(nn.Module):
