@@ -1,0 +1,54 @@
+"""The jit decorator: cache fallback, options, pair naming, vectorised float32 compile."""
+import numpy as np
+import pytest
+
+from numbagrad.autograd.kernels import _jit
+from numbagrad.autograd.kernels._jit import as_float, jit, jit_pair
+
+
+def test_falls_back_to_no_cache_without_a_locator():
+    ns = {}
+    exec("def f(x):\n    return x + 1\n", ns)  # no source file: numba has no cache locator
+    g = jit(ns["f"])
+    assert g(1.0) == 2.0
+    assert type(g._cache).__name__ == "NullCache"
+
+
+def test_options_and_lazy_compilation():
+    def add(x, out):
+        for i in range(x.shape[0]):
+            out[i] = x[i] / 0.0 if x[i] == 0 else x[i] + 1
+
+    k = jit(add, cache=False)
+    assert k.signatures == []  # nothing compiled at decoration
+    x = np.array([0.0, 1.0], np.float32)
+    out = np.empty_like(x)
+    k(x, out)  # numpy error model: 0/0 -> NaN instead of ZeroDivisionError
+    assert np.isnan(out[0]) and out[1] == 2
+    assert k.targetoptions["error_model"] == "numpy"
+
+
+def test_pair_twins_have_distinct_cache_names():
+    def body(x):
+        return x
+
+    s, p = jit_pair(body)
+    s2, p2 = jit_pair(body, "_narrow")
+    names = {d.py_func.__qualname__ for d in (s, p, s2, p2)}
+    assert len(names) == 4
+    assert p.targetoptions.get("parallel") and not s.targetoptions.get("parallel")
+
+
+def test_vector_width_context_is_reentrant_and_resets():
+    with _jit._force_vector_width(16):
+        with _jit._force_vector_width(8, 2):
+            assert _jit._force_vector_width._stack[-1].width == 8
+        assert _jit._force_vector_width._stack[-1].width == 16
+    assert _jit._force_vector_width._stack == []
+
+
+@pytest.mark.parametrize("value,dtype", [(np.arange(3), np.float64), (np.ones(2, np.float16), np.float32),
+                                         (np.ones((2, 3), np.float32).T, np.float32), (2.5, np.float64)])
+def test_as_float(value, dtype):
+    a = as_float(value)
+    assert a.dtype == dtype and a.flags.c_contiguous and a.shape == np.shape(value)
