@@ -66,17 +66,19 @@ class BatchNorm1d(Module):
         if input.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d: input has {input.shape[1]} channels (shape "
                              f"{tuple(input.shape)}) but num_features={self.num_features}")
+        buffers, params = self._buffers, self._parameters
+        rm, rv = buffers["running_mean"], buffers["running_var"]
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
+            nbt = buffers["num_batches_tracked"]
             with ag.no_grad():
-                self.num_batches_tracked.add_(1)
+                nbt.add_(1)
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.item())
-        use_batch = self.training or self.running_mean is None
+                factor = 1.0 / float(nbt.item())
+        use_batch = self.training or rm is None
         track = not use_batch or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+        return F.batch_norm(input, rm if track else None, rv if track else None,
+                            params["weight"], params["bias"], use_batch, factor, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -22,9 +22,20 @@ def moments(x, axes):
     """Batch mean and biased variance of tensor x over axes, as arrays (keepdims), for
     AffineNorm and the running-statistics update."""
     d = x._data
-    mean = d.mean(axes, keepdims=True)
+    inv_n = d.dtype.type(1.0 / _count(d.shape, axes))
+    mean = _sum(d, axes, keepdims=True) * inv_n
     dev = d - mean
-    return mean, (dev * dev).mean(axes, keepdims=True)
+    return mean, _sum(dev * dev, axes, keepdims=True) * inv_n
+
+
+_sum = np.add.reduce
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return max(n, 1)
 
 
 class AffineNorm(Op):
@@ -82,8 +93,9 @@ class AffineNorm(Op):
         if e[0] is not None:
             gy = g * w._data.reshape(pshape) if w is not None else g
             if ctx.batch:
-                gx = invstd * (gy - gy.mean(axes, keepdims=True)
-                               - xhat * (gy * xhat).mean(axes, keepdims=True))
+                inv_n = 1.0 / _count(xhat.shape, axes)
+                gx = invstd * (gy - _sum(gy, axes, keepdims=True) * inv_n
+                               - xhat * (_sum(gy * xhat, axes, keepdims=True) * inv_n))
             else:
                 gx = gy * invstd
             gx = gx.astype(x._data.dtype, copy=False)
