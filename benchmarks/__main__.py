@@ -17,7 +17,10 @@ from . import machine, report, targets
 from .harness import Settings
 from .workloads import WORKLOADS
 
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
+RESULTS = Path(__file__).resolve().parent / "results"
+#: full runs update the committed latest.json; --quick (a smoke test) writes quick.json (git-ignored)
+DEFAULT_JSON = RESULTS / "latest.json"
+DEFAULT_JSON_QUICK = RESULTS / "quick.json"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,8 +35,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", default=None,
                    help="thread counts for PyTorch and, where meaningful, numbagrad/numpy "
                         "(default 1,2; with --quick only 1)")
-    p.add_argument("--json", default=str(DEFAULT_JSON), metavar="PATH",
-                   help="where to save results (default benchmarks/results/latest.json); '' to skip")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="where to save results (default benchmarks/results/latest.json, with --quick "
+                        "benchmarks/results/quick.json); '' to skip")
     p.add_argument("--plot", metavar="PATH", help="draw the ratios with matplotlib into PATH (.png/.svg)")
     p.add_argument("--detail", action="store_true", help="also print every contender of every case")
     p.add_argument("--markdown", action="store_true", help="also print the table as markdown")
@@ -44,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [n for n in args.names if n not in WORKLOADS]
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+    if args.json is None:
+        args.json = str(DEFAULT_JSON_QUICK if args.quick else DEFAULT_JSON)
     if args.threads is None:
         args.threads = "1" if args.quick else "1,2"
     try:
