@@ -39,7 +39,7 @@ from numba import prange, types
 from numba.extending import overload
 
 from ._jit import as_float, jit_pair
-from .vmath import cast_like, verf, vexp, vexpm1_small, vlog1p, vsigmoid, vtanh
+from .vmath import cast_like, verf, vexp, vexp_fast, vexpm1_small, vlog1p, vsigmoid, vtanh
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
@@ -144,7 +144,7 @@ def _ov_silu(x):
     (one,) = _c(x, 1.0)
 
     def impl(x):
-        return x / (one + vexp(-x))
+        return x / (one + vexp_fast(-x))
     return impl
 
 
@@ -153,7 +153,7 @@ def _ov_silu_grad(x):
     (one,) = _c(x, 1.0)
 
     def impl(x):
-        s = one / (one + vexp(-x))
+        s = one / (one + vexp_fast(-x))
         return s * (one + x * (one - s))
     return impl
 

@@ -16,7 +16,7 @@ from numba import prange
 
 from ._jit import as_float, jit_pair
 from .softmax_family import PAR_MIN_ELEMENTS, SHORT_ROW, _rowmax
-from .vmath import vexp, zero_of
+from .vmath import vexp_fast as vexp, zero_of
 
 __all__ = ["log_softmax_nll", "log_softmax_nll_backward"]
 

@@ -15,7 +15,8 @@ Row maxima use ``llvm.maxnum`` in a helper compiled with ``fastmath={'nnan',
 'nsz'}`` so LLVM vectorises the max reduction (a compare-and-select max ran
 at 1 element per cycle); a NaN in a row still makes the whole row NaN,
 because the exp-sum pass (compiled without those flags) propagates it.
-Sums use ``reassoc`` (vectorised reduction; NaN/inf semantics unchanged).
+exp is ``vmath.vexp_fast`` (float32 terms below 2e-38 count as 0, which
+cannot change a sum that contains exp(0) = 1). Sums use ``reassoc`` (vectorised reduction; NaN/inf semantics unchanged).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import as_float, jit, jit_pair, maxnum
-from .vmath import neg_inf_of, one_of, vexp, zero_of
+from .vmath import neg_inf_of, one_of, vexp_fast as vexp, zero_of
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp"]
 

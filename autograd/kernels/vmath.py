@@ -43,7 +43,7 @@ from numba.extending import overload
 
 from ._jit import bitcast_to_float, bitcast_to_int, jit
 
-__all__ = ["vexp", "vexpm1", "vexpm1_small", "vlog", "vlog1p", "verf", "vtanh", "vsigmoid", "exp", "expm1", "log", "log1p", "erf"]
+__all__ = ["vexp", "vexp_fast", "vexpm1", "vexpm1_small", "vlog", "vlog1p", "verf", "vtanh", "vsigmoid", "exp", "expm1", "log", "log1p", "erf"]
 
 f32 = np.float32
 
@@ -170,6 +170,52 @@ def _ov_vexp(x):
             s1 = bitcast_to_float(np.int32((n1 + np.int32(127)) << np.int32(23)))
             s2 = bitcast_to_float(np.int32((n2 + np.int32(127)) << np.int32(23)))
             return (p * s1) * s2
+        return impl
+    return None
+
+
+# ---------------------------------------------------------------- exp, fast
+def vexp_fast(x):
+    """exp(x) for kernels that do not need the float32 range ends: float32 results
+    below 2e-38 flush to 0 and above 2.5e38 become inf (NaN stays NaN); float64 is ``vexp``.
+
+    One integer add into the exponent field replaces the two-factor scaling of
+    ``vexp`` (~25% fewer instructions). Used where such tiny or huge values
+    cannot change the result beyond rounding: sigmoid/silu (1/(1+e)), softmax
+    sums, erf's exp(-x^2)."""
+    return math.exp(x)
+
+
+_FAST_HI_F = f32(88.37)  # n <= 127
+_FAST_LO_F = f32(-86.9)  # n >= -125: exponent field stays >= 1
+
+
+@overload(vexp_fast)
+def _ov_vexp_fast(x):
+    if _is64(x):
+        def impl(x):
+            return vexp(x)
+        return impl
+    if _is32(x):
+        def impl(x):
+            xc = _FAST_HI_F if x > _FAST_HI_F else x
+            xc = _FAST_LO_F if xc < _FAST_LO_F else xc
+            t = xc * _LOG2E_F + _MAGIC_F
+            nf = t - _MAGIC_F
+            n = bitcast_to_int(t) - _MAGIC_BITS_F
+            r = (xc - nf * _LN2_HI_F) - nf * _LN2_LO_F
+            p = _E7F
+            p = p * r + _E6F
+            p = p * r + _E5F
+            p = p * r + _E4F
+            p = p * r + _E3F
+            p = p * r + _E2F
+            p = p * r + _ONE_F
+            p = p * r + _ONE_F
+            res = bitcast_to_float(np.int32(bitcast_to_int(p) + (n << np.int32(23))))
+            res = np.float32(np.inf) if x > _FAST_HI_F else res
+            res = _ZERO_F if x < _FAST_LO_F else res
+            return x if x != x else res
         return impl
     return None
 
@@ -444,7 +490,7 @@ def _ov_verf(x):
             h = h * t + _H2
             h = h * t + _H1
             h = h * t + _H0
-            big = _ONE_F - vexp(-(ac * ac)) * h
+            big = _ONE_F - vexp_fast(-(ac * ac)) * h
             big = _ONE_F if a >= _ERF_ONE_AT else big
             big = math.copysign(big, x)
             return small if a <= _ERF_SPLIT else big
@@ -475,7 +521,7 @@ def _ov_vsigmoid(x):
         one = _ONE_F if _is32(x) else 1.0
 
         def impl(x):
-            return one / (one + vexp(-x))
+            return one / (one + vexp_fast(-x))
         return impl
     return None
 

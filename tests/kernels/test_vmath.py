@@ -156,3 +156,25 @@ def test_loops_vectorise(name, dtype):
     packed = len(re.findall(r"v\w+p[sd]\s+.*%[yz]mm", asm))
     assert packed > 10
     assert "exp" not in " ".join(re.findall(r"call.*", asm)).lower()
+
+
+@numba.njit(cache=False, error_model="numpy", fastmath={"contract"})
+def _exp_fast_kernel(x, out):
+    for i in range(x.shape[0]):
+        out[i] = V.vexp_fast(x[i])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exp_fast(dtype):
+    """vexp_fast: <= 1.5 ulp where the float32 result is in [2e-38, 2.5e38], 0 below, inf above, NaN kept."""
+    x = np.concatenate([np.linspace(-86.9, 88.37, 1_000_001), np.linspace(-1, 1, 100_001)]).astype(dtype)
+    got = np.empty_like(x)
+    _exp_fast_kernel(x, got)
+    ref = np.exp(x.astype(np.longdouble))
+    assert ulp_error(got, ref, dtype).max() <= 1.5
+    sp = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 100.0, -100.0], dtype)
+    out = np.empty_like(sp)
+    _exp_fast_kernel(sp, out)
+    assert out[0] == np.inf and out[1] == 0 and np.isnan(out[2]) and out[3] == 1 and out[4] == 1
+    if dtype == np.float32:  # float64 vexp_fast is vexp (full range)
+        assert out[5] == np.inf and out[6] == 0
