@@ -92,7 +92,7 @@ negative = neg
 
 def exp(input):
     """e ** input"""
-    return Exp.apply(input)
+    return Exp.apply(_float_input(input))
 
 
 def _float_input(x):
@@ -175,6 +175,8 @@ def sigmoid(input):
 
 def relu(input):
     """max(input, 0)"""
+    if input._data.dtype.kind != "f":  # integers stay integers, as in PyTorch
+        return wrap(np.maximum(input._data, 0))
     return Relu.apply(input)
 
 
@@ -384,7 +386,12 @@ def isfinite(input):
 
 def nonzero(input, as_tuple=False):
     """Indices of non-zero elements: (n, ndim) int64, or a tuple of 1-D index tensors."""
-    idx = np.nonzero(data(input))
+    d = data(input)
+    if np.ndim(d) == 0:  # PyTorch: a 0-d input is treated as one element with no index dims
+        d = np.atleast_1d(d)
+        return (wrap(np.zeros(int(d[0] != 0), np.int64)),) if as_tuple else \
+            wrap(np.zeros((int(d[0] != 0), 0), np.int64))
+    idx = np.nonzero(d)
     if as_tuple:
         return tuple(wrap(i.astype(np.int64)) for i in idx)
     return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))

@@ -518,8 +518,10 @@ class Clamp(Op):
                 # PyTorch: min(max(x, lo), hi): where lo > hi the result is hi
                 ctx.lo_wins = ctx.lo_wins & ~(np.asarray(lo_d) > np.asarray(hi_d))
                 ctx.hi_wins = np.maximum(d, lo_d) > hi_d
-            return fix_float(out, d, None) if d.dtype.kind == "f" else out.astype(
-                np.result_type(d, lo_d if lo_d is not None else hi_d))
+            if d.dtype.kind == "f":
+                return fix_float(out, d, None)
+            bound = lo_d if lo_d is not None else hi_d  # int input: a float bound gives a float
+            return fix_float(out.astype(np.result_type(d, bound)), d, bound)
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("clamp", (x, lo, hi), e) from None
 

@@ -414,6 +414,11 @@ def cat(tensors, dim=0):
             raise RuntimeError(
                 f"cat(): sizes of tensors must match except in dimension {d}. Expected size "
                 f"{list(ref)} but got size {list(s)} for tensor number {i} in the list.")
+    dts = {t._data.dtype for t in tensors}
+    if len(dts) > 1:  # PyTorch's promotion: floats win over ints without widening
+        floats = [dt for dt in dts if dt.kind == "f"]
+        to = np.result_type(*floats) if floats else np.result_type(*dts)
+        tensors = [t if t._data.dtype == to else t.to(to) for t in tensors]
     return Cat.apply(*tensors, dim=d)
 
 

@@ -191,3 +191,138 @@ def test_integer_tensor_results():
     assert (i + 1).dtype == ag.int64 and (i * 2.5).dtype == ag.float32
     assert (i / 2).dtype == ag.float32 and i.sum().dtype == ag.int64
     assert (i > 1).dtype == ag.bool and not (i > 1).requires_grad
+
+
+# ----------------------------------------------------------------------------- dtype rules and edges
+# each case runs with L = numbagrad.autograd and L = torch; results (dtype, shape, values, or
+# plain Python values) must agree
+SEMANTICS = {
+ "where_scalars": lambda L: L.where(L.tensor([True, False]), 1.0, 0.0),
+ "where_int_float": lambda L: L.where(L.tensor([True, False]), L.tensor([1, 2]), 1.5),
+ "where_int_int": lambda L: L.where(L.tensor([True, False]), L.tensor([1, 2]), 0),
+ "f32_plus_int": lambda L: L.tensor([1.0]) + 2,
+ "int_div_int": lambda L: L.tensor([3]) / L.tensor([2]),
+ "int_floordiv": lambda L: L.tensor([7]) // 2,
+ "int_pow": lambda L: L.tensor([3]) ** 2,
+ "int_pow_float": lambda L: L.tensor([3]) ** 0.5,
+ "float_pow_int_tensor": lambda L: L.tensor([3.0]) ** L.tensor([2]),
+ "bool_add": lambda L: L.tensor([True]) + L.tensor([True]),
+ "bool_sum": lambda L: L.tensor([True, True]).sum(),
+ "int32_sum": lambda L: L.tensor(np.array([1, 2], np.int32)).sum(),
+ "int_abs": lambda L: L.tensor([-1]).abs(),
+ "int_neg": lambda L: -L.tensor([1]),
+ "int_clamp_float": lambda L: L.tensor([1, 5]).clamp(0.5, 2.5),
+ "int_clamp_int": lambda L: L.tensor([1, 5]).clamp(0, 2),
+ "int_maximum_float": lambda L: L.maximum(L.tensor([1]), L.tensor([0.5])),
+ "int_exp": lambda L: L.tensor([1]).exp(),
+ "int_sigmoid": lambda L: L.sigmoid(L.tensor([1])),
+ "int_sqrt": lambda L: L.sqrt(L.tensor([4])),
+ "int_mul_bool": lambda L: L.tensor([2]) * L.tensor([True]),
+ "f32_mul_bool": lambda L: L.tensor([2.0]) * L.tensor([True]),
+ "int_cumsum": lambda L: L.cumsum(L.tensor([1, 2]), 0),
+ "bool_cumsum": lambda L: L.cumsum(L.tensor([True, True]), 0),
+ "int_prod": lambda L: L.tensor([2, 3]).prod(),
+ "int_max": lambda L: L.tensor([2, 3]).max(),
+ "int_amax": lambda L: L.amax(L.tensor([2, 3]), 0),
+ "int_sort": lambda L: L.sort(L.tensor([3, 1]))[0],
+ "int_matmul": lambda L: L.tensor([[1, 2]]) @ L.tensor([[3], [4]]),
+ "int_reciprocal": lambda L: L.reciprocal(L.tensor([2])),
+ "int_tanh": lambda L: L.tanh(L.tensor([1])),
+ "int_relu": lambda L: L.relu(L.tensor([-1, 2])),
+ "int_mean_dtype": lambda L: L.tensor([1, 2]).mean(dtype=L.float64),
+ "int_lerp": lambda L: L.lerp(L.tensor([1.0]), L.tensor([3.0]), 0.5),
+ "float_rsub_int": lambda L: 1 - L.tensor([0.5]),
+ "int_rtruediv": lambda L: 1 / L.tensor([2]),
+ "int_remainder_neg": lambda L: L.tensor([-7]) % 3,
+ "f32_remainder": lambda L: L.tensor([-7.5]) % 2,
+ "int_sign": lambda L: L.sign(L.tensor([-3, 0, 2])),
+ "int_round": lambda L: L.round(L.tensor([3])),
+ "linspace_int": lambda L: L.linspace(0, 10, 5, dtype=L.int64),
+ "arange_neg_float": lambda L: L.arange(1.0, -1.0, -0.5),
+ "eye_rect": lambda L: L.eye(2, 3),
+ "full_like_float_into_int": lambda L: L.full_like(L.tensor([1, 2]), 2.7),
+ "zeros_like_float": lambda L: L.zeros_like(L.tensor([1.0], dtype=L.float64)),
+ "one_hot_dtype": lambda L: L.one_hot(L.tensor([1]), 3),
+ "stack_int_float": lambda L: L.cat([L.tensor([1]), L.tensor([1.5])]),
+ "argmax_keepdim": lambda L: L.argmax(L.tensor([[1.0, 2.0]]), 1, keepdim=True),
+ "count_nonzero": lambda L: L.count_nonzero(L.tensor([[1.0, 0.0]]), 0),
+ "sum_bool_dim": lambda L: L.tensor([[True, False]]).sum(1),
+ "any_float": lambda L: L.tensor([0.0, 1.0]).any(),
+ "isclose_int": lambda L: L.isclose(L.tensor([1]), L.tensor([1])),
+ "var_int": lambda L: L.tensor([1.0, 2.0]).var(unbiased=False),
+ "std_mean": lambda L: L.std_mean(L.tensor([1.0, 2.0, 4.0]))[0],
+ "pow_neg_base_int_exp": lambda L: L.tensor([-2.0]) ** 3,
+ "pow_neg_base_float_exp": lambda L: L.tensor([-2.0]) ** 0.5,
+ "norm_int_dims": lambda L: L.norm(L.tensor([[3.0, 4.0]]), dim=1),
+ "logsumexp_dims_keep": lambda L: L.logsumexp(L.tensor([[1.0, 2.0]]), (0, 1), keepdim=True),
+ "max_keepdim_idx": lambda L: L.max(L.tensor([[1.0, 3.0]]), 1, keepdim=True)[1],
+ "min_dim_neg": lambda L: L.min(L.tensor([[1.0, 3.0]]), -1)[0],
+ "squeeze_tuple": lambda L: L.zeros(1, 2, 1).squeeze((0, 2)),
+ "unflatten_neg": lambda L: L.zeros(6).unflatten(0, (-1, 2)),
+ "flatten_0d": lambda L: L.tensor(1.0).flatten(),
+ "reshape_0d": lambda L: L.tensor([1.0]).reshape(()),
+ "view_neg": lambda L: L.zeros(2, 3).view(-1),
+ "T_1d": lambda L: L.zeros(3).T,
+ "t_1d": lambda L: L.zeros(3).t(),
+ "expand_neg": lambda L: L.zeros(3, 1).expand(-1, 2),
+ "repeat_more": lambda L: L.zeros(2).repeat(2, 3),
+ "chunk_uneven": lambda L: len(L.chunk(L.zeros(5), 3)),
+ "chunk_more": lambda L: len(L.chunk(L.zeros(2), 5)),
+ "split_last": lambda L: L.split(L.zeros(5), 2)[-1],
+ "narrow_neg_dim": lambda L: L.zeros(2, 4).narrow(-1, 1, 2),
+ "select_neg": lambda L: L.zeros(2, 4).select(-1, -1),
+ "flip_neg": lambda L: L.tensor([[1.0, 2.0]]).flip(-1),
+ "gather_neg_dim": lambda L: L.gather(L.tensor([[1.0, 2.0]]), -1, L.tensor([[1]])),
+ "topk_smallest": lambda L: L.topk(L.tensor([3.0, 1.0, 2.0]), 2, largest=False)[0],
+ "nonzero_0d": lambda L: L.nonzero(L.tensor(1.0)),
+ "sort_desc_stable": lambda L: L.sort(L.tensor([1.0, 1.0, 0.0]), descending=True, stable=True)[1],
+ "item_bool": lambda L: L.tensor([True]).item(),
+ "tolist_0d": lambda L: L.tensor(1.5).tolist(),
+ "len": lambda L: len(L.zeros(3, 2)),
+ "iter": lambda L: [x.shape for x in L.zeros(2, 3)],
+ "size_dim": lambda L: L.zeros(3, 2).size(-1),
+ "numel": lambda L: L.zeros(3, 2).numel(),
+ "float_of_tensor": lambda L: float(L.tensor([2.5])),
+ "int_of_tensor": lambda L: int(L.tensor(2.7)),
+ "bool_of_tensor": lambda L: bool(L.tensor([0.0])),
+ "contains": lambda L: 2.0 in L.tensor([1.0, 2.0]),
+ "index_bool_scalar": lambda L: L.tensor([1.0, 2.0])[True].shape,
+ "index_none_only": lambda L: L.tensor(1.0)[None].shape,
+ "index_ellipsis_0d": lambda L: L.tensor(1.0)[...].shape,
+}
+
+
+def _describe(v):
+    if hasattr(v, "dtype") and hasattr(v, "shape"):
+        return dtype_name(v), tuple(v.shape), to_numpy(v).tolist()
+    if isinstance(v, list):
+        return [tuple(i) for i in v]
+    return tuple(v) if isinstance(v, tuple) else v
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", sorted(SEMANTICS))
+def test_dtype_rules_and_edge_semantics_match_torch(name):
+    fn = SEMANTICS[name]
+    a = _describe(fn(_AGL))
+    t = _describe(fn(_TL))
+    if isinstance(a, tuple) and len(a) == 3 and isinstance(a[0], str):
+        assert a[:2] == t[:2], (a, t)
+        np.testing.assert_allclose(np.array(a[2], dtype=float), np.array(t[2], dtype=float),
+                                   rtol=1e-6)
+    else:
+        assert a == t
+
+
+class _Lib:
+    """The namespace a case sees: the library itself, plus one_hot where torch keeps it."""
+
+    def __init__(self, lib, one_hot):
+        self._lib, self.one_hot = lib, one_hot
+
+    def __getattr__(self, name):
+        return getattr(self._lib, name)
+
+
+_AGL = _Lib(ag, ag.one_hot)
+_TL = _Lib(torch, torch.nn.functional.one_hot)
