@@ -181,3 +181,27 @@ def test_numpy_arrays_mix_with_tensors():
     y = (x * np.array([3.0, 4.0], dtype=np.float32) + 1).sum()
     y.backward()
     assert x.grad.tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize("target", [[5, 0, 1], [-1, 0, 1]])
+def test_cross_entropy_target_out_of_range(target):
+    x = ag.randn(3, 4, requires_grad=True)
+    with pytest.raises(IndexError, match=f"{target[0]}.*out of bounds.*4 classes"):
+        ag.ops.CrossEntropyIndex.apply(x, np.array(target), None, -100, "mean")
+
+
+def test_cross_entropy_all_ignored_mean_is_nan_with_zero_gradient():
+    x = ag.randn(3, 4, requires_grad=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = ag.ops.CrossEntropyIndex.apply(x, np.array([0, 0, 0]), None, 0, "mean")
+        loss.backward()
+    assert np.isnan(loss.item())  # as PyTorch: 0 / 0
+    assert not np.any(x.grad.numpy())
+
+
+def test_linear_errors_name_shapes_and_dtypes():
+    _raises(RuntimeError, lambda: ag.ops.linear(ag.randn(2, 3), ag.randn(4, 3, 1)), "2-D")
+    _raises(RuntimeError, lambda: ag.ops.linear(ag.randn(2, 3), ag.randn(4, 3),
+                                                ag.randn(5)), "bias", "(5,)")
+    _raises(RuntimeError, lambda: ag.ops.linear(ag.randn(2, 3, dtype=ag.float64),
+                                                ag.randn(4, 3)), "float64", "float32")
