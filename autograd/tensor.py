@@ -74,10 +74,19 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        arr = np.array(data, dtype=_dt.to_dtype(dtype))
-        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-            arr = arr.astype(_dt.get_default_dtype())
+    def __init__(self, *data, dtype=None, requires_grad=False):
+        """As `torch.Tensor(...)`: Tensor(2, 3) is a (2, 3) tensor (of zeros here), and
+        Tensor(sequence) copies the values, in the default float dtype (an ndarray keeps
+        its own dtype). Prefer the factories (`tensor`, `zeros`, ...)."""
+        dt = _dt.to_dtype(dtype) or _dt.get_default_dtype()
+        if all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in data):
+            arr = np.zeros(tuple(int(d) for d in data), dtype=dt)
+        elif len(data) == 1:
+            src = data[0]._data if isinstance(data[0], Tensor) else data[0]
+            # an ndarray keeps its dtype (PyTorch would make it float32)
+            arr = np.array(src, dtype=dtype if isinstance(src, np.ndarray) else dt)
+        else:
+            raise TypeError(f"Tensor(): expected sizes or one sequence, got {data!r}")
         self._data = arr
         self._rg = False
         self._grad = None

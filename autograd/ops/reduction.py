@@ -3,7 +3,6 @@ import collections
 
 import numpy as np
 
-from .. import dtypes as _dt
 from ..function import Op
 from ..tensor import Tensor
 from ._util import norm_dim, norm_dims, wrap
