@@ -75,7 +75,7 @@ class Sequential(Module):
         n = len(mods)
         if not -n <= index <= n:
             raise IndexError(f"index {index} is out of range for a Sequential of length {n}")
-        mods.insert(index % (n + 1) if index < 0 else index, module)
+        mods.insert(index + n if index < 0 else index, module)
         self._modules.clear()
         for i, m in enumerate(mods):
             self.add_module(str(i), m)

@@ -230,6 +230,9 @@ def test_sequential_container():
     assert len(seq) == 3 and [n for n, _ in seq.named_children()] == ["0", "1", "2"]
     seq.insert(1, nn.ReLU())
     assert isinstance(seq[1], nn.ReLU) and len(seq) == 4
+    seq.insert(-1, nn.Identity())  # before the last, as torch
+    assert [type(m).__name__ for m in seq] == ["Linear", "ReLU", "Linear", "Identity", "Tanh"]
+    del seq[3]
     with pytest.raises(IndexError):
         seq[10]
     named = nn.Sequential(OrderedDict(fc=nn.Linear(2, 2), act=nn.ReLU()))
