@@ -16,12 +16,14 @@ def warmup(dtypes=("float32", "float64"), parallel: bool = True, verbose: bool =
     from . import softmax_family as S
     import numbagrad.autograd.kernels as K
 
-    saved = (A.PAR_CHEAP, A.PAR_EXP, S.PAR_MIN_ELEMENTS, L.PAR_MIN_ELEMENTS, E.PAR_MIN_ELEMENTS)
+    saved = (A.PAR_CHEAP, A.PAR_EXP, S.PAR_MIN_ELEMENTS, L.PAR_MIN_ELEMENTS, E.PAR_MIN_ELEMENTS,
+             A.TANH_NUMPY_BELOW)
     t0 = time.perf_counter()
     try:
         for par in ((False, True) if parallel else (False,)):
             big = 0 if par else 1 << 62
             A.PAR_CHEAP = A.PAR_EXP = S.PAR_MIN_ELEMENTS = L.PAR_MIN_ELEMENTS = E.PAR_MIN_ELEMENTS = big
+            A.TANH_NUMPY_BELOW = 0
             for dt in dtypes:
                 t1 = time.perf_counter()
                 x = np.linspace(-2, 2, 12, dtype=dt).reshape(3, 4)
@@ -42,5 +44,6 @@ def warmup(dtypes=("float32", "float64"), parallel: bool = True, verbose: bool =
                 if verbose:
                     print(f"kernels {dt} {'parallel' if par else 'serial'}: {time.perf_counter() - t1:.1f} s")
     finally:
-        A.PAR_CHEAP, A.PAR_EXP, S.PAR_MIN_ELEMENTS, L.PAR_MIN_ELEMENTS, E.PAR_MIN_ELEMENTS = saved
+        (A.PAR_CHEAP, A.PAR_EXP, S.PAR_MIN_ELEMENTS, L.PAR_MIN_ELEMENTS, E.PAR_MIN_ELEMENTS,
+         A.TANH_NUMPY_BELOW) = saved
     return time.perf_counter() - t0

@@ -116,10 +116,27 @@ def test_one_element_and_empty(name, dtype):
         _check(name, x, np.full(shape, -1.5, dtype))
 
 
+@pytest.fixture(params=["numpy_tanh", "kernel_tanh"])
+def tanh_path(request, monkeypatch):
+    """Run a test both through numpy's tanh (small sizes) and through our tanh kernel."""
+    if request.param == "kernel_tanh":
+        monkeypatch.setattr(A, "TANH_NUMPY_BELOW", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_kernel_and_numpy_paths(dtype, tanh_path):
+    x = np.concatenate([np.linspace(-30, 30, 6001), [0.0, -0.0, 1e-30, -1e-30]]).astype(dtype)
+    _check("tanh", x, np.cos(np.arange(x.size)).astype(dtype))
+    t = K.tanh(np.array([np.inf, -np.inf, np.nan, -0.0, 1e-30], dtype))
+    assert t[0] == 1 and t[1] == -1 and np.isnan(t[2]) and t[3] == 0 and np.signbit(t[3]) and t[4] == dtype(1e-30)
+
+
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "gelu", "softplus"])
 def test_parallel_path(name, monkeypatch):
     monkeypatch.setattr(A, "PAR_CHEAP", 0)
     monkeypatch.setattr(A, "PAR_EXP", 0)
+    monkeypatch.setattr(A, "TANH_NUMPY_BELOW", 0)
     x = np.linspace(-20, 20, 4099).astype(np.float32)
     _check(name, x, np.sin(x))
 
