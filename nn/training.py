@@ -104,7 +104,7 @@ class Callback:
         """Called after each training step with the batch's index and its loss (a float)."""
 
     def on_epoch_end(self, state):
-        """Called after each epoch's training and validation, with ``state.logs`` filled in."""
+        """Called after each epoch's training and validation, with ``state.logs`` filled in (already in the history)."""
 
     def on_fit_end(self, state):
         """Called once at the end, also after an early stop or a KeyboardInterrupt (``state.interrupted``)."""
@@ -533,7 +533,7 @@ def evaluate(model, loader, loss_fn=None, metrics=None, progress=False, prefix="
 
 
 def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, metrics=None, callbacks=None,
-        scheduler=None, progress=True, verbose=True, on_interrupt="return", file=None):
+        scheduler=None, grad_clip=None, progress=True, verbose=True, on_interrupt="return", file=None):
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return a :class:`History`.
 
     Each training step is the usual ``optimizer.zero_grad(); loss_fn(model(x), y).backward();
@@ -545,6 +545,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, m
         callbacks: :class:`Callback` objects (:class:`EarlyStopping`, :class:`ModelCheckpoint`,
             :class:`LRSchedulerCallback`, ...), called in order.
         scheduler: shortcut for ``LRSchedulerCallback(scheduler)`` appended to the callbacks.
+        grad_clip: when set, ``nn.utils.clip_grad_norm_(model.parameters(), grad_clip)``
+            runs between ``backward()`` and ``optimizer.step()``.
         progress: tqdm progress bars, one over epochs and one (transient) over the batches
             of each epoch; ``'epoch'`` keeps only the first; False for none. Without tqdm
             installed there are no bars.
@@ -560,6 +562,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, m
         raise ValueError(f"fit: on_interrupt must be 'return' or 'raise', got {on_interrupt!r}")
     if progress not in (True, False, "epoch", "batch"):
         raise ValueError(f"fit: progress must be True, False, 'epoch' or 'batch', got {progress!r}")
+    if grad_clip is not None:
+        from .utils import clip_grad_norm_
     callbacks = list(callbacks or [])
     if scheduler is not None:
         callbacks.append(LRSchedulerCallback(scheduler))
@@ -599,6 +603,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, m
                 optimizer.zero_grad()
                 loss = loss_fn(model(*inputs), y)
                 loss.backward()
+                if grad_clip is not None:
+                    clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
                 value = _scalar(loss)
                 b = _batch_size(y)
@@ -623,9 +629,9 @@ def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, m
             logs["time"] = time.perf_counter() - t0
             logs["samples_per_s"] = n / seconds if seconds > 0 else float("inf")
             state.logs = logs
+            history.append(logs)
             for cb in callbacks:
                 cb.on_epoch_end(state)
-            history.append(logs)
             if epoch_bar is not None:
                 epoch_bar.update(1)
                 epoch_bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()

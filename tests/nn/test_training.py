@@ -250,7 +250,7 @@ def test_model_checkpoint_and_keyboard_interrupt_keep_best_checkpoint(tmp_path):
     hist = fit(model, train, opt, F.cross_entropy, epochs=10, val_loader=val,
                callbacks=[ckpt, Interrupt(), LambdaCallback(on_fit_end=lambda s: fit_end.append(s.interrupted))],
                progress=False, verbose=False, file=io.StringIO())
-    assert hist.interrupted and len(hist) == 3          # epoch 4 was interrupted before it was recorded
+    assert hist.interrupted and len(hist) == 4          # epoch 4 finished (it is recorded), then Ctrl-C
     assert fit_end == [True]
     best_i = int(np.argmin([v for v, _ in snaps]))
     assert ckpt.best_epoch == best_i
@@ -334,6 +334,22 @@ def test_fit_progress_bars_write_to_the_given_stream():
         verbose=True, file=out)
     text = out.getvalue()
     assert "epochs" in text and "2/2" in text and "val_accuracy" in text
+
+
+@needs_f
+def test_fit_grad_clip():
+    train, _ = loaders()
+    model = tiny_model()
+    opt = optim.SGD(model.parameters(), lr=0.0)      # lr 0: the clipped gradients stay to be inspected
+    norms = []
+
+    def total_norm(state, i, loss):
+        norms.append(float(np.sqrt(sum((p.grad.detach().numpy().astype(np.float64) ** 2).sum()
+                                       for p in state.model.parameters()))))
+
+    fit(model, train, opt, lambda out, y: F.cross_entropy(out, y) * 100.0, epochs=1, grad_clip=0.5,
+        callbacks=[LambdaCallback(on_batch_end=total_norm)], progress=False, verbose=False)
+    assert norms and max(norms) <= 0.5 * (1 + 1e-5)
 
 
 def test_fit_argument_checks():

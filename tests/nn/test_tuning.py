@@ -173,3 +173,14 @@ def test_trial_result_records():
     row = t.as_dict()
     assert row["trial"] == 2 and row["lr"] == 0.1 and row["loss"] == 1.0 and row["seed"] == 123 and row["error"] is None
     assert "score=0.5" in repr(t)
+
+
+def test_a_dask_client_plugs_in_unchanged():
+    distributed = pytest.importorskip("distributed", reason="dask.distributed not installed (optional)")
+    space = {"x": range(6), "y": [0, 0.5]}
+    serial = random_search(helpers.plain_trial, space, n_trials=4, seed=5, executor="serial")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        res = random_search(helpers.plain_trial, space, n_trials=4, seed=5, executor=client)
+        failing = grid_search(helpers.bad_trial, {"kind": ["none", "nan"]}, metric="acc", executor=client)
+    assert [(t.config, t.seed, t.score) for t in res.trials] == [(t.config, t.seed, t.score) for t in serial.trials]
+    assert [t.status for t in failing.trials] == ["failed", "ok"]
