@@ -296,10 +296,10 @@ def _softplus_bw_k(g, x, out, beta0, threshold0):
 def _relu_k(x, out, a0, b0):
     a = cast_like(x, a0)
     b = cast_like(x, b0)
-    # a = 0: NaN -> NaN, x > 0 -> x, else +0
+    # a = 0: NaN -> NaN, x >= 0 -> x (so -0 -> -0, as torch.relu = clamp_min(x, 0)), else 0
     for i in prange(x.shape[0]):
         v = x[i]
-        out[i] = v if not (v <= 0) else a
+        out[i] = v if not (v < 0) else a
 
 
 _relu, _relu_p = jit_pair(_relu_k)
@@ -384,7 +384,7 @@ def _binary(g, x, out, serial, parallel, threshold, a, b, op):
 
 
 def relu(x, out=None):
-    """ReLU: ``x if x > 0 else 0`` (NaN stays NaN), as ``torch.relu``."""
+    """ReLU: ``max(x, 0)`` as ``torch.relu`` (NaN stays NaN, -0 stays -0)."""
     return _unary(x, out, _relu, _relu_p, PAR_CHEAP, 0.0, 0.0, "relu")
 
 

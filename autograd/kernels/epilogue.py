@@ -43,7 +43,7 @@ def _bias_act_k(z, b, act):
         elif act == 1:
             for j in range(m):
                 v = z[r, j] + b[j]
-                z[r, j] = v if not (v <= 0) else zero_of(z)
+                z[r, j] = v if not (v < 0) else zero_of(z)
         elif act == 2:
             for j in range(m):
                 z[r, j] = vtanh(z[r, j] + b[j])
