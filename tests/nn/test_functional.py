@@ -62,3 +62,12 @@ def test_functional_layers():
     assert F.identity(x) is x
     with pytest.raises(RuntimeError, match="in_features=4"):
         F.linear(ag.randn(3, 5), w)
+
+
+def test_nn_layering_never_imports_numba():
+    """DESIGN.md: nn is built on the autograd API only (numba lives in autograd.kernels)."""
+    import pathlib
+    root = pathlib.Path(nn.__file__).parent
+    for path in root.glob("*.py"):
+        text = path.read_text()
+        assert "import numba" not in text and "from numba" not in text, path.name
