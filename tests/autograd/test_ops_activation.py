@@ -31,9 +31,9 @@ def parallel_kernels_everywhere(monkeypatch):
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.name in (
-    "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "gelu_tanh", "elu", "silu", "softplus",
-    "softmax", "log_softmax", "cross_entropy", "linear")], ids=repr)
+    "relu", "sigmoid", "gelu", "gelu_tanh", "elu", "silu", "softplus", "softmax", "log_softmax",
+    "cross_entropy", "linear")], ids=repr)
 @given(data=st.data())
-@settings(max_examples=2, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_parallel_kernel_variants_match_torch(spec, data, parallel_kernels_everywhere):
     compare_with_torch(spec, data, torch)
