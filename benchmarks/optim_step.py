@@ -94,8 +94,11 @@ def _time_interleaved(fns, rounds, number):
     return {k: statistics.median(v) * 1e3 for k, v in times.items()}
 
 
-def run(quick: bool = False) -> list[dict]:
-    """Measure every (optimizer, layout, thread count); see the module docstring."""
+def run(quick: bool = False, progress=None) -> list[dict]:
+    """Measure every (optimizer, layout, thread count); see the module docstring.
+
+    ``progress``, if given, is called with each row as soon as it is measured.
+    """
     rows = []
     rounds = 3 if quick else 9
     threads = (1, 2) if (os.cpu_count() or 1) >= 2 else (1,)
@@ -128,6 +131,8 @@ def run(quick: bool = False) -> list[dict]:
                     torch_fused_ms=res.get("torch_fused"), torch_best_ms=best,
                     ratio=(res["ours"] / best) if best else None,
                     loadavg=os.getloadavg()[0]))
+                if progress is not None:
+                    progress(rows[-1])
             del fns
             gc.collect()
     _set_threads(os.cpu_count() or 1)
@@ -153,20 +158,25 @@ def _fmt(v):
     return "   -   " if v is None else f"{v:7.2f}"
 
 
+_HEAD = (f"{'optimizer':9} {'layout':9} {'thr':>3} {'ours':>7} {'ours-ref':>8} "
+         f"{'t-default':>9} {'t-foreach':>9} {'t-fused':>7} {'ratio':>6} {'load':>5}")
+
+
+def _line(r):
+    return (f"{r['optimizer']:9} {r['layout']:9} {r['threads']:>3} {_fmt(r['ours_ms'])} "
+            f" {_fmt(r['ours_ref_ms'])} {_fmt(r['torch_default_ms']):>9} "
+            f"{_fmt(r['torch_foreach_ms']):>9} {_fmt(r['torch_fused_ms'])} "
+            f"{(r['ratio'] or float('nan')):6.2f} {r['loadavg']:5.2f}")
+
+
 def table(rows) -> str:
     """The rows as a fixed-width text table (ms; ratio = ours / best torch)."""
-    head = (f"{'optimizer':9} {'layout':9} {'thr':>3} {'ours':>7} {'ours-ref':>8} "
-            f"{'t-default':>9} {'t-foreach':>9} {'t-fused':>7} {'ratio':>6} {'load':>5}")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(f"{r['optimizer']:9} {r['layout']:9} {r['threads']:>3} {_fmt(r['ours_ms'])} "
-                     f" {_fmt(r['ours_ref_ms'])} {_fmt(r['torch_default_ms']):>9} "
-                     f"{_fmt(r['torch_foreach_ms']):>9} {_fmt(r['torch_fused_ms'])} "
-                     f"{(r['ratio'] or float('nan')):6.2f} {r['loadavg']:5.2f}")
-    return "\n".join(lines)
+    return "\n".join([_HEAD, "-" * len(_HEAD)] + [_line(r) for r in rows])
 
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     print(machine())
-    print(table(run(quick)))
+    print(_HEAD)
+    print("-" * len(_HEAD), flush=True)
+    run(quick, progress=lambda r: print(_line(r), flush=True))
