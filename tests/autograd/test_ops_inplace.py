@@ -316,3 +316,40 @@ from strategies import OPS, compare_with_torch  # noqa: E402
 @given(data=st.data())
 def test_recorded_inplace_specs_match_torch(spec, data):
     compare_with_torch(spec, data, torch)
+
+
+# ----------------------------------------------------------------------------- shared versions
+def test_detach_shares_the_version_counter():
+    # as PyTorch: an in-place change through detach() is seen by the saved output
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    d = y.detach()
+    d.add_(1.0)
+    assert y._version == d._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_view_shares_the_version_counter():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1.0
+    z = y * y
+    with ag.no_grad():
+        y.view(2).mul_(2.0)
+    with pytest.raises(RuntimeError, match="Mul"):
+        z.sum().backward()
+
+
+def test_data_bypasses_version_checks_like_torch():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1.0
+    z = y * y
+    y.data.mul_(2.0)  # .data is the escape hatch: no version bump on y, no error
+    z.sum().backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+
+
+def test_inplace_on_expanded_view_raises():
+    e = ag.zeros(1).expand(3)
+    with pytest.raises(RuntimeError, match="add_"):
+        e.add_(1.0)
