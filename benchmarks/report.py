@@ -87,8 +87,10 @@ def detail(results: list) -> str:
     return "\n".join(out)
 
 
-def markdown(results: list) -> str:
-    """The same table as GitHub markdown (for README)."""
+def markdown(results: list, kernel_sizes=(10**6,)) -> str:
+    """The same table as GitHub markdown (for README); of the kernels group only ``kernel_sizes``."""
+    results = [r for r in results if r["workload"] != "kernels" or "kernel_row" not in r
+               or r["kernel_row"]["n"] in kernel_sizes]
     lines = ["| workload | case | numbagrad | numpy floor | PyTorch (best) | ours/torch | ours/floor |",
              "|---|---|---|---|---|---|---|"]
     for r in results:

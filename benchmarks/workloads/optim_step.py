@@ -125,5 +125,5 @@ def cases(workload: str, settings) -> list:
                 for v, make in torch_variants.items():
                     contenders.append(Contender("torch", "torch", make, t, variant=v))
             out.append(Case(workload, f"{opt_name} {set_name}", contenders, unit="step",
-                            max_rounds=5 if settings.quick else 9))
+                            max_rounds=5 if settings.quick else 7))
     return out
