@@ -282,11 +282,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     target = _pair_shapes("huber_loss", input, target)
-    d = input - target
-    ad = d.abs()
-    small = ad._data < delta
-    loss = ag.where(small, d * d * 0.5, (ad - 0.5 * delta) * delta)
-    return _reduce(loss, reduction)
+    return _L.Huber.apply(input, target, delta=float(delta), scale=1.0, reduction=reduction)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -295,12 +291,10 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     target = _pair_shapes("smooth_l1_loss", input, target)
-    d = input - target
-    ad = d.abs()
     if beta == 0:
-        return _reduce(ad, reduction)
-    loss = ag.where(ad._data < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
-    return _reduce(loss, reduction)
+        return _reduce((input - target).abs(), reduction)
+    return _L.Huber.apply(input, target, delta=float(beta), scale=1.0 / beta,
+                          reduction=reduction)
 
 
 # ----------------------------------------------------------------------------- binary losses

@@ -5,6 +5,9 @@
 - BCEWithLogits(x, y; w, pw) = w [(1-y) x + (1 + (pw-1) y) softplus(-x)]
   d/dx = w [sigmoid(x) (pw y + 1 - y) - pw y]   d/dy = w [pw softplus(-x) - softplus(x)]
 
+- Huber(d; delta, scale)  = scale (0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta))
+  d/d input = scale clamp(d, -delta, delta)   (d = input - target)
+
 `weight` and `pos_weight` are constant arrays (broadcast against the input); `reduction`
 is 'none', 'sum' or 'mean' and is applied inside the op, so a loss is one graph node.
 """
@@ -13,6 +16,7 @@ import numpy as np
 from .. import kernels as K
 from ..function import Op
 from ..tensor import Tensor
+from ._util import reduce_to, sum_to
 
 
 def _reduce(arr, reduction):
@@ -136,3 +140,41 @@ class BinaryCrossEntropyWithLogits(Op):
             d = (sp_neg if pw is None else pw * sp_neg) - _softplus_np(xd)
             gy = (g * d).astype(yd.dtype, copy=False)
         return gx, gy, None, None, None
+
+
+class Huber(Op):
+    """scale * (0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta)), d = input - target.
+
+    HuberLoss is scale = 1; SmoothL1Loss(beta) is delta = beta, scale = 1 / beta.
+    d/d input = scale * clamp(d, -delta, delta) = -d/d target.
+    """
+
+    @staticmethod
+    def forward(ctx, input, target, delta, scale, reduction):
+        a, b = input._data, target._data
+        d = a - b
+        ad = np.abs(d)
+        loss = np.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+        if scale != 1.0:
+            loss = loss * scale
+        ctx.save_for_backward(input, target)
+        ctx.d, ctx.delta, ctx.scale, ctx.reduction, ctx.n = d, delta, scale, reduction, d.size
+        ctx.shapes = (a.shape, b.shape)
+        return _reduce(loss.astype(d.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        e = ctx._edges
+        base = _grad_scale(g, ctx) * ((x - y).clamp(-ctx.delta, ctx.delta) * ctx.scale)
+        return (reduce_to(base, ctx.shapes[0]) if e[0] is not None else None,
+                reduce_to(-base, ctx.shapes[1]) if e[1] is not None else None, None, None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        e = ctx._edges
+        d = ctx.d
+        base = _grad_scale(g, ctx) * (np.clip(d, -ctx.delta, ctx.delta) * ctx.scale)
+        base = base.astype(d.dtype, copy=False)
+        return (sum_to(base, ctx.shapes[0]) if e[0] is not None else None,
+                -sum_to(base, ctx.shapes[1]) if e[1] is not None else None, None, None, None)

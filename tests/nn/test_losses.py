@@ -151,3 +151,14 @@ def test_losses_keep_float64():
                  F.cross_entropy(x, ag.tensor([0, 1, 1])),
                  F.binary_cross_entropy_with_logits(x, ag.zeros(3, 2, dtype=ag.float64))):
         assert loss.dtype == ag.float64
+
+
+def test_broadcast_targets_warn_and_differentiate():
+    """Mismatched but broadcastable shapes warn (as PyTorch) and still get right gradients."""
+    import warnings
+    x, y = _x(3, 1), _x(4, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn in (F.mse_loss, F.huber_loss, F.smooth_l1_loss, F.l1_loss):
+            assert gradcheck(lambda a, b, fn=fn: fn(a, b), (x, y))
+        assert ag.gradgradcheck(lambda a, b: F.huber_loss(a, b, delta=0.7), (x, y))
