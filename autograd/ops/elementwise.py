@@ -10,6 +10,10 @@ from ..tensor import Tensor
 from ._util import _F64, data, fix_float, reduce_to, shape_of, sum_to, wrap
 
 
+# a tensor's data: an ndarray, or a numpy scalar for some 0-d results
+_ARRAY = (np.ndarray, np.generic)
+
+
 def _grad_of(ctx, i):
     """Does forward argument i need a gradient?"""
     return ctx._edges[i] is not None
@@ -116,7 +120,7 @@ class Div(Op):
             x, y = data(a), data(b)
             ctx.save_for_backward(a, b)
             out = x / y
-            if isinstance(out, np.ndarray) and out.dtype == np.float64:
+            if out.dtype == np.float64:  # ndarray or numpy scalar (a 0-d result)
                 out = fix_float(out, x, y)
             return out
         except ValueError as e:  # numpy's broadcasting error
@@ -242,10 +246,10 @@ class Where(Op):
             ctx.shapes = (None, shape_of(a), shape_of(b))
             out = np.where(cond, x, y)
             if out.dtype == np.float64 and not (
-                    (isinstance(x, np.ndarray) and x.dtype == np.float64)
-                    or (isinstance(y, np.ndarray) and y.dtype == np.float64)):
-                ref = x if isinstance(x, np.ndarray) else y
-                out = out.astype(ref.dtype if isinstance(ref, np.ndarray) and ref.dtype.kind == "f"
+                    (isinstance(x, _ARRAY) and x.dtype == np.float64)
+                    or (isinstance(y, _ARRAY) and y.dtype == np.float64)):
+                ref = x if isinstance(x, _ARRAY) else y
+                out = out.astype(ref.dtype if isinstance(ref, _ARRAY) and ref.dtype.kind == "f"
                                  else np.float32)
             return out
         except ValueError as e:  # numpy's broadcasting error
