@@ -19,6 +19,9 @@ BINARY = [
     ("mul", lambda L, a, b: a * b), ("div", lambda L, a, b: a / (b * b + 1.0)),
     ("lerp", lambda L, a, b: L.lerp(a, b, 0.3)), ("where", lambda L, a, b: L.where(a > b, a, b * 2)),
     ("hypot", lambda L, a, b: (a * a + b * b + 1e-3).sqrt()),
+    ("maximum", lambda L, a, b: L.maximum(a, b)), ("minimum", lambda L, a, b: L.minimum(a, b)),
+    ("pow", lambda L, a, b: (a * a + 0.5) ** L.tanh(b)),
+    ("clamp_by", lambda L, a, b: L.clamp(a, min=b) if a.shape == (a + b).shape else a - b),
 ]
 UNARY = [
     ("tanh", lambda L, a: L.tanh(a)), ("sigmoid", lambda L, a: L.sigmoid(a)),
@@ -31,6 +34,18 @@ UNARY = [
     ("gelu", lambda L, a: L.gelu(a)), ("silu", lambda L, a: L.silu(a)),
     ("clone", lambda L, a: a.clone()), ("neg", lambda L, a: -a),
     ("getitem_all", lambda L, a: a[...]), ("unsqueeze_squeeze", lambda L, a: a.unsqueeze(0)[0]),
+    ("relu", lambda L, a: L.relu(a)), ("abs", lambda L, a: L.abs(a)),
+    ("clamp", lambda L, a: L.clamp(a, -0.5, 0.5)),
+    ("cumsum", lambda L, a: L.cumsum(a, -1) if a.ndim else a),
+    ("flip", lambda L, a: a.flip(-1) if a.ndim else a),
+    ("sort_values", lambda L, a: L.sort(a, -1, stable=True)[0] if a.ndim else a),
+    ("amax_keep", lambda L, a: L.amax(a, -1, keepdim=True) if a.ndim else a),
+    ("log_softmax", lambda L, a: L.log_softmax(a, 0) if a.ndim else a),
+    ("norm_keep", lambda L, a: L.norm(a * a + 0.1, dim=-1, keepdim=True) if a.ndim else a),
+    ("var_keep", lambda L, a: L.var(a, -1, keepdim=True, correction=0) if a.ndim else a),
+    ("swap_back", lambda L, a: a.transpose(0, -1).transpose(0, -1) if a.ndim else a),
+    ("reshape_back", lambda L, a: a.reshape(-1).reshape(a.shape)),
+    ("matmul_self", lambda L, a: a @ a.mT if a.ndim >= 2 and a.shape[-1] == a.shape[-2] else a),
 ]
 
 
@@ -72,7 +87,7 @@ def _run(L, leaves, steps, seed):
 
 
 @given(prog=programs(), seed=st.integers(0, 1000))
-@settings(max_examples=60)
+@settings(max_examples=80)
 def test_random_programs_match_torch(prog, seed):
     dtype, leaves, steps = prog
     tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
