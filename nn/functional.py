@@ -405,6 +405,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     probabilities (float, the input's shape). `weight` rescales classes, `ignore_index`
     skips samples (index targets), `label_smoothing` mixes the target with uniform.
     """
+    if (weight is None and not label_smoothing and isinstance(input, Tensor)
+            and isinstance(target, Tensor) and reduction in _REDUCTIONS):
+        t = target._data  # the common case, kept short: (N, C) logits, (N,) int64 labels
+        if t.dtype == np.int64 and t.ndim == 1 and input._data.ndim == 2 and \
+                t.shape[0] == input._data.shape[0] and t.flags.c_contiguous:
+            return _ops.CrossEntropyIndex.apply(input, t, None, ignore_index, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
