@@ -17,7 +17,8 @@ T = Namespace(torch, torch.nn.functional, is_torch=True)
 BINARY = [
     ("add", lambda L, a, b: a + b), ("sub", lambda L, a, b: a - b),
     ("mul", lambda L, a, b: a * b), ("div", lambda L, a, b: a / (b * b + 1.0)),
-    ("lerp", lambda L, a, b: L.lerp(a, b, 0.3)), ("where", lambda L, a, b: L.where(a > b, a, b * 2)),
+    ("lerp", lambda L, a, b: L.lerp(a, b, 0.3)),
+    ("where", lambda L, a, b: L.where(a > b, a, b * 2)),
     ("hypot", lambda L, a, b: (a * a + b * b + 1e-3).sqrt()),
     ("maximum", lambda L, a, b: L.maximum(a, b)), ("minimum", lambda L, a, b: L.minimum(a, b)),
     ("pow", lambda L, a, b: (a * a + 0.5) ** L.tanh(b)),
@@ -38,7 +39,7 @@ UNARY = [
     ("clamp", lambda L, a: L.clamp(a, -0.5, 0.5)),
     ("cumsum", lambda L, a: L.cumsum(a, -1) if a.ndim else a),
     ("flip", lambda L, a: a.flip(-1) if a.ndim else a),
-    ("sort_values", lambda L, a: L.sort(a, -1, stable=True)[0] if a.ndim else a),
+    ("sort_values", lambda L, a: L.sort(a, dim=-1, stable=True)[0] if a.ndim else a),
     ("amax_keep", lambda L, a: L.amax(a, -1, keepdim=True) if a.ndim else a),
     ("log_softmax", lambda L, a: L.log_softmax(a, 0) if a.ndim else a),
     ("norm_keep", lambda L, a: L.norm(a * a + 0.1, dim=-1, keepdim=True) if a.ndim else a),
