@@ -40,11 +40,6 @@ def _scalar_dtype():
     return ag.float64 if ag.get_default_dtype() == ag.float64 else ag.float32
 
 
-def _check_range(ok, what, value):
-    if not ok:
-        raise ValueError(f"Invalid {what}: {value}")
-
-
 def _fused_choice(group):
     """How a group picks the fused (numba) path: None never, False if eligible, True always.
 
