@@ -36,7 +36,7 @@ from .tensor import Tensor
 __all__ = ["eligible", "adam_", "sgd_", "rmsprop_", "adagrad_", "adam_group_", "sgd_group_",
            "rmsprop_group_", "adagrad_group_"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _K = None
 
 
@@ -57,8 +57,11 @@ def eligible(param, grad):
     if not isinstance(param, Tensor) or not isinstance(grad, Tensor):
         return False
     d, g = param._data, grad._data
-    return (d.dtype in _FLOATS and g.dtype == d.dtype and g.shape == d.shape
-            and d.flags.c_contiguous and d.flags.writeable)
+    dt = d.dtype
+    if not (dt == _F32 or dt == _F64) or g.dtype != dt or g.shape != d.shape:
+        return False
+    flags = d.flags
+    return flags.c_contiguous and flags.writeable
 
 
 def _flat(t, name, ref):
@@ -72,8 +75,9 @@ def _flat(t, name, ref):
     return d if d.ndim == 1 else d.reshape(-1)
 
 
-def _param_grad(param, grad):
-    if not eligible(param, grad):
+def _param_grad(param, grad, checked=False):
+    """(param array, its flat view, flat contiguous grad); ``checked``: `eligible` already held."""
+    if not checked and not eligible(param, grad):
         d = param._data
         g = getattr(grad, "_data", None)
         raise ValueError(
@@ -141,16 +145,18 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, bet
 
 
 def adam_group_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
-                eps, weight_decay, amsgrad, maximize, decoupled):
+                eps, weight_decay, amsgrad, maximize, decoupled, checked=False):
     """`adam_` over lists of tensors; ``steps`` are 0-d step tensors, incremented here.
 
     ``max_exp_avg_sqs`` may be None unless ``amsgrad``. Parameters may differ in shape and
-    dtype (float32/float64); each must satisfy `eligible`.
+    dtype (float32/float64); each must satisfy `eligible` (``checked=True``: the caller
+    has verified that already, as the optimizers do, and the check is skipped; the
+    buffers are still checked).
     """
     K = _kernels()
     cache = {}
     for i, param in enumerate(params):
-        ref, p, g = _param_grad(param, grads[i])
+        ref, p, g = _param_grad(param, grads[i], checked)
         m, v = exp_avgs[i], exp_avg_sqs[i]
         fm, fv = _flat(m, "exp_avg", ref), _flat(v, "exp_avg_sq", ref)
         fvmax = _flat(max_exp_avg_sqs[i], "max_exp_avg_sq", ref) if amsgrad else fv
@@ -191,13 +197,16 @@ def sgd_(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_d
 
 
 def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, dampening=0.0,
-               weight_decay=0.0, nesterov=False, maximize=False):
-    """`sgd_` over lists of tensors (``momentum_buffers``/``first_steps`` one per parameter)."""
+               weight_decay=0.0, nesterov=False, maximize=False, checked=False):
+    """`sgd_` over lists of tensors (``momentum_buffers``/``first_steps`` one per parameter).
+
+    ``checked``: as in `adam_group_`.
+    """
     K = _kernels()
     use_buf = momentum != 0
     cache = {}
     for i, param in enumerate(params):
-        ref, p, g = _param_grad(param, grads[i])
+        ref, p, g = _param_grad(param, grads[i], checked)
         sm = cache.get(p.dtype)
         if sm is None:
             sm = cache[p.dtype] = _sgd_scalars(p.dtype, lr, momentum, dampening, weight_decay,
@@ -238,13 +247,16 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
 
 
 def rmsprop_group_(params, grads, square_avgs, grad_avgs, momentum_buffers, steps, lr, alpha,
-                   eps, weight_decay, momentum, centered, maximize):
-    """`rmsprop_` over lists; ``steps`` (0-d step tensors, incremented here) may be None."""
+                   eps, weight_decay, momentum, centered, maximize, checked=False):
+    """`rmsprop_` over lists; ``steps`` (0-d step tensors, incremented here) may be None.
+
+    ``checked``: as in `adam_group_`.
+    """
     K = _kernels()
     use_buf = momentum > 0
     cache = {}
     for i, param in enumerate(params):
-        ref, p, g = _param_grad(param, grads[i])
+        ref, p, g = _param_grad(param, grads[i], checked)
         if steps is not None:
             _step_of(steps[i])
         sm = cache.get(p.dtype)
@@ -281,12 +293,16 @@ def adagrad_(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps, maxi
     return param
 
 
-def adagrad_group_(params, grads, state_sums, steps, lr, lr_decay, weight_decay, eps, maximize):
-    """`adagrad_` over lists; ``steps`` are 0-d step tensors, incremented here."""
+def adagrad_group_(params, grads, state_sums, steps, lr, lr_decay, weight_decay, eps, maximize,
+                   checked=False):
+    """`adagrad_` over lists; ``steps`` are 0-d step tensors, incremented here.
+
+    ``checked``: as in `adam_group_`.
+    """
     K = _kernels()
     cache = {}
     for i, param in enumerate(params):
-        ref, p, g = _param_grad(param, grads[i])
+        ref, p, g = _param_grad(param, grads[i], checked)
         step = _step_of(steps[i])
         key = (step, p.dtype)
         sm = cache.get(key)

@@ -79,6 +79,6 @@ class Adagrad(Optimizer):
             std = state_sum.sqrt().add_(eps)
             p.addcdiv_(grad, std, value=-clr)
         if fused[0]:
-            _fused.adagrad_group_(*fused, lr=lr, lr_decay=lr_decay,
+            _fused.adagrad_group_(*fused, checked=True, lr=lr, lr_decay=lr_decay,
                                   weight_decay=group["weight_decay"], eps=eps,
                                   maximize=group["maximize"])

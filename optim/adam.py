@@ -106,7 +106,7 @@ class Adam(Optimizer):
                 denom = (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
             p.addcdiv_(exp_avg, denom, value=-step_size)
         if fused[0]:
-            _fused.adam_group_(*fused, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+            _fused.adam_group_(*fused, checked=True, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                                weight_decay=wd, amsgrad=amsgrad, maximize=maximize,
                                decoupled=decoupled)
 

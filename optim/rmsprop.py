@@ -99,6 +99,6 @@ class RMSprop(Optimizer):
             else:
                 p.addcdiv_(grad, avg, value=-lr)
         if fused[0]:
-            _fused.rmsprop_group_(*fused, lr=lr, alpha=alpha, eps=eps,
+            _fused.rmsprop_group_(*fused, checked=True, lr=lr, alpha=alpha, eps=eps,
                                   weight_decay=group["weight_decay"], momentum=momentum,
                                   centered=centered, maximize=group["maximize"])

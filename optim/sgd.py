@@ -105,6 +105,6 @@ class SGD(Optimizer):
                 grad = grad.add(buf, alpha=momentum) if nesterov else buf
             p.add_(grad, alpha=-lr)
         if fused[0]:
-            _fused.sgd_group_(*fused, lr=lr, momentum=momentum, dampening=dampening,
+            _fused.sgd_group_(*fused, checked=True, lr=lr, momentum=momentum, dampening=dampening,
                               weight_decay=group["weight_decay"], nesterov=nesterov,
                               maximize=group["maximize"])
