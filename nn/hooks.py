@@ -7,7 +7,7 @@ inputs receives grad_input and calls the hooks.
 """
 import itertools
 
-from numbagrad.autograd import Function, Tensor
+from numbagrad.autograd import Function, Tensor, zeros_like
 
 _ids = itertools.count()
 
@@ -34,17 +34,29 @@ class RemovableHandle:
 
 
 class _State:
-    __slots__ = ("module", "grad_output", "n_in", "fired")
+    __slots__ = ("module", "grad_output", "n_in", "n_tensors", "slots", "zeros")
 
     def __init__(self, module):
         self.module = module
         self.grad_output = None
-        self.n_in = 0
-        self.fired = False
+        self.n_in = 0          # tensor inputs that require grad
+        self.n_tensors = 0     # tensor inputs (grad_input has one entry per tensor input)
+        self.slots = ()        # position in grad_input of each input that requires grad
+        self.zeros = ()        # makers of the zero gradients of the other tensor inputs
 
 
-def _call_hooks(state, grad_input):
+def _call_hooks(state, grads):
+    """Run the backward hooks; grads are for the inputs that require grad. As PyTorch,
+    grad_input has an entry per tensor input: zeros for tensors that need no gradient,
+    or (None,) when no input needs one."""
     mod = state.module
+    grad_input = [None] * max(state.n_tensors, 1)
+    if grads:
+        for slot, make in state.zeros:
+            grad_input[slot] = make()
+    for slot, g in zip(state.slots, grads):
+        grad_input[slot] = g
+    grad_input = tuple(grad_input)
     for hook in list(mod._backward_hooks.values()):
         res = hook(mod, grad_input, state.grad_output)
         if res is not None:
@@ -53,7 +65,7 @@ def _call_hooks(state, grad_input):
                 raise RuntimeError(f"backward hook returned {len(res)} gradients, expected "
                                    f"{len(grad_input)}")
             grad_input = res
-    return grad_input
+    return tuple(grad_input[slot] for slot in state.slots)
 
 
 class _InputIdentity(Function):
@@ -65,8 +77,7 @@ class _InputIdentity(Function):
     @staticmethod
     def backward(ctx, *grads):
         state = ctx.state
-        state.fired = True
-        return (None,) + tuple(_call_hooks(state, grads))
+        return (None,) + _call_hooks(state, grads)
 
 
 class _OutputIdentity(Function):
@@ -85,7 +96,7 @@ class _OutputIdentity(Function):
                 grads = tuple(res) if isinstance(res, (tuple, list)) else (res,)
         state.grad_output = grads
         if state.n_in == 0 and mod._backward_hooks:  # no input needs a gradient
-            _call_hooks(state, (None,))
+            _call_hooks(state, ())
         return (None,) + tuple(grads)
 
 
@@ -95,8 +106,12 @@ class wrap_backward_hooks:  # noqa: N801 - a namespace of two functions
     @staticmethod
     def inputs(module, args):
         state = _State(module)
-        idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-        state.n_in = len(idx)
+        tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        idx = [i for i in tensors if args[i].requires_grad]
+        state.n_in, state.n_tensors = len(idx), len(tensors)
+        state.slots = tuple(tensors.index(i) for i in idx)
+        state.zeros = tuple((k, (lambda a=args[i]: zeros_like(a))) for k, i in enumerate(tensors)
+                            if not args[i].requires_grad)
         if not idx:
             return args, state
         outs = _InputIdentity.apply(state, *(args[i] for i in idx))

@@ -89,3 +89,21 @@ def test_hooks_for_gradient_statistics_per_layer():
             lambda m, gi, go, name=name: norms.__setitem__(name, float(go[0].norm().item())))
     net(ag.randn(16, 4)).sum().backward()
     assert sorted(norms) == ["0", "1", "2", "3", "4"] and all(v > 0 for v in norms.values())
+
+
+class _Two(nn.Module):
+    def forward(self, a, b):
+        return a * b
+
+
+def test_backward_hook_grad_input_has_an_entry_per_tensor_input():
+    """Checked against torch 2.13: (tensor([3.]), tensor([0.]))."""
+    m = _Two()
+    got = []
+    m.register_full_backward_hook(lambda mod, gi, go: got.append(gi))
+    a, b = ag.tensor([2.0], requires_grad=True), ag.tensor([3.0])
+    m(a, b).sum().backward()
+    (gi,) = got
+    assert len(gi) == 2  # as PyTorch: zeros for the input that needs no gradient
+    np.testing.assert_allclose(gi[0].numpy(), [3.0])
+    np.testing.assert_allclose(gi[1].numpy(), [0.0])
