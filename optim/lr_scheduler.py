@@ -149,7 +149,10 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiply the lr by ``gamma`` every ``step_size`` epochs: lr = lr0 * gamma**(epoch // step_size)."""
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs.
+
+    Closed form: ``lr = lr0 * gamma**(epoch // step_size)``.
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size = step_size
@@ -208,7 +211,7 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    r"""Cosine annealing from the initial lr to ``eta_min`` over ``T_max`` epochs (SGDR without restarts).
+    r"""Cosine annealing from the initial lr to ``eta_min`` over ``T_max`` epochs (no restarts).
 
     Closed form: ``lr_t = eta_min + (lr0 - eta_min) * (1 + cos(pi * t / T_max)) / 2``;
     `step()` uses PyTorch's recursive form (same values up to rounding, and it composes
@@ -241,7 +244,10 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Scale the lr linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs (warm-up)."""
+    """Scale the lr linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs.
+
+    The usual warm-up: ``LinearLR(opt, start_factor=0.1, total_iters=5)``.
+    """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):

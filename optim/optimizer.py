@@ -36,7 +36,7 @@ required = _RequiredParameter()
 
 
 def _scalar_dtype():
-    """dtype of the ``step`` counters: float64 if that is the default dtype, else float32 (as PyTorch)."""
+    """dtype of the ``step`` counters: float64 if that is the default dtype, else float32."""
     return ag.float64 if ag.get_default_dtype() == ag.float64 else ag.float32
 
 

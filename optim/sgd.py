@@ -30,7 +30,8 @@ class SGD(Optimizer):
       is PyTorch's form with ``v^notes = -eta * v^torch`` (identical trajectories for a
       constant learning rate): ``momentum=mu, dampening=0``.
     * Nesterov (NAG): the notes evaluate the gradient at the look-ahead point,
-      ``v_t = mu * v_{t-1} - eta * grad L(theta_{t-1} + mu * v_{t-1}); theta_t = theta_{t-1} + v_t``.
+      ``v_t = mu * v_{t-1} - eta * grad L(theta_{t-1} + mu * v_{t-1})``,
+      ``theta_t = theta_{t-1} + v_t``.
       PyTorch (``nesterov=True``, needs ``dampening=0``) uses the equivalent
       reparametrisation (Bengio et al., 2013) that stores the look-ahead point itself,
       ``theta_t = theta_{t-1} - eta * (g_t + mu * v_t)``, so only one gradient is needed per

@@ -1,7 +1,7 @@
 """Fused single-pass optimizer updates on flat C-contiguous float32/float64 ndarrays.
 
-Each kernel reads every array once and writes each updated array once (PyTorch's
-single-tensor path makes 5-10 passes over memory per step). The arithmetic follows the
+Each kernel reads every array once and writes each updated array once (PyTorch's single-
+tensor path makes 5-10 passes over memory per step). The arithmetic follows the
 operation order of PyTorch's reference (``foreach=False``) implementation, one rounding
 per PyTorch op, with no FMA contraction (``fastmath=False``), so float64 trajectories
 agree with torch.optim to ~1 ulp per step:
@@ -17,8 +17,9 @@ Every kernel takes its arrays, ``sc`` (a small array of the scalar hyperparamete
 already combined in double precision and cast to the arrays' dtype by the wrappers in
 ``numbagrad.autograd.fused``, so float32 arrays are updated in float32 as PyTorch does)
 and ``mode`` (an int of flag bits): few arguments keep numba's per-call dispatch cost
-near 1 us, which matters for models with many small parameters. Every kernel exists twice (``jit_pair``): serial, and a ``prange``
-version used above ``PARALLEL_MIN`` elements. No BLAS is called anywhere.
+near 1 us, which matters for models with many small parameters. Every kernel exists
+twice (``jit_pair``): serial, and a ``prange`` version used above ``PARALLEL_MIN``
+elements. No BLAS is called anywhere.
 """
 import numba
 import numpy as np
