@@ -43,7 +43,7 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from ._jit import as_float, jit_pair
+from ._jit import as_float, jit_pair, parallel_guard
 from .vmath import cast_like, verf, vexp, vexp_fast, vexpm1_small, vlog1p, vsigmoid, vtanh
 
 __all__ = [
@@ -354,7 +354,10 @@ def _unary(x, out, serial, parallel, threshold, a, b, op):
             x, res1 = x.reshape(n), res.reshape(n)
         else:
             res1 = res
-        (parallel if n >= threshold else serial)(x, res1, a, b)
+        if n >= threshold:
+            parallel_guard(serial, parallel, n, x, res1, a, b)
+        else:
+            serial(x, res1, a, b)
     if target is not None:
         np.copyto(target, res)
         return target
@@ -376,7 +379,10 @@ def _binary(g, x, out, serial, parallel, threshold, a, b, op):
             g, x, res1 = g.reshape(n), x.reshape(n), res.reshape(n)
         else:
             res1 = res
-        (parallel if n >= threshold else serial)(g, x, res1, a, b)
+        if n >= threshold:
+            parallel_guard(serial, parallel, n, g, x, res1, a, b)
+        else:
+            serial(g, x, res1, a, b)
     if target is not None:
         np.copyto(target, res)
         return target

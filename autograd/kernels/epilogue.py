@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import jit_pair
+from ._jit import jit_pair, parallel_guard
 from .vmath import vsigmoid, vtanh, zero_of
 
 __all__ = ["bias_act", "ACTIVATIONS"]
@@ -75,6 +75,8 @@ def bias_act(z, bias, act="none"):
                          f"(expected ({z.shape[1]},))")
     b = np.asarray(b, dtype=z.dtype, order="C")
     if z.size:
-        k = _bias_act_p if (z.size >= PAR_MIN_ELEMENTS and z.shape[0] >= 2) else _bias_act
-        k(z, b, _CODES[act])
+        if z.size >= PAR_MIN_ELEMENTS and z.shape[0] >= 2:
+            parallel_guard(_bias_act, _bias_act_p, z.size, z, b, _CODES[act])
+        else:
+            _bias_act(z, b, _CODES[act])
     return z

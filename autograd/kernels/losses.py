@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import as_float, jit_pair
+from ._jit import as_float, jit_pair, parallel_guard
 from .softmax_family import PAR_MIN_ELEMENTS, SHORT_ROW, _rowmax
 from .vmath import vexp_fast as vexp, zero_of
 
@@ -93,8 +93,10 @@ def log_softmax_nll(logits, target, ignore_index=-100):
         if c == 0:
             raise ValueError("log_softmax_nll: logits have 0 classes")
         pair = (_nll_fwd_n, _nll_fwd_np) if c < SHORT_ROW else (_nll_fwd, _nll_fwd_p)
-        k = pair[1] if (x.size >= PAR_MIN_ELEMENTS and n >= 2) else pair[0]
-        k(x, t, np.int64(ignore_index), loss, lse)
+        if x.size >= PAR_MIN_ELEMENTS and n >= 2:
+            parallel_guard(pair[0], pair[1], x.size, x, t, np.int64(ignore_index), loss, lse)
+        else:
+            pair[0](x, t, np.int64(ignore_index), loss, lse)
     return loss, (x, lse)
 
 
@@ -111,6 +113,8 @@ def log_softmax_nll_backward(grad, saved, target, ignore_index=-100):
     out = np.empty(x.shape, x.dtype)
     if x.size:
         pair = (_nll_bwd_n, _nll_bwd_np) if x.shape[1] < SHORT_ROW else (_nll_bwd, _nll_bwd_p)
-        k = pair[1] if (x.size >= PAR_MIN_ELEMENTS and x.shape[0] >= 2) else pair[0]
-        k(g, x, lse, t, np.int64(ignore_index), out)
+        if x.size >= PAR_MIN_ELEMENTS and x.shape[0] >= 2:
+            parallel_guard(pair[0], pair[1], x.size, g, x, lse, t, np.int64(ignore_index), out)
+        else:
+            pair[0](g, x, lse, t, np.int64(ignore_index), out)
     return out

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import as_float, jit, jit_pair, maxnum
+from ._jit import as_float, jit, jit_pair, maxnum, parallel_guard
 from .vmath import neg_inf_of, one_of, vexp_fast as vexp, zero_of
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp"]
@@ -238,9 +238,13 @@ def _split(shape, d):
 
 
 def _pick(serial, parallel, size, outer, n=SHORT_ROW):
+    """The kernel to call: narrow twins for rows < SHORT_ROW; parallel (through the stall
+    guard) for large inputs of at least two rows."""
     if n < SHORT_ROW and serial in _NARROW:
         serial, parallel = _NARROW[serial]
-    return parallel if (size >= PAR_MIN_ELEMENTS and outer >= 2) else serial
+    if size >= PAR_MIN_ELEMENTS and outer >= 2:
+        return lambda *args: parallel_guard(serial, parallel, size, *args)
+    return serial
 
 
 def _run_map(x, dim, kernels, op):

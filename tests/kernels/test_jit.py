@@ -52,3 +52,31 @@ def test_vector_width_context_is_reentrant_and_resets():
 def test_as_float(value, dtype):
     a = as_float(value)
     assert a.dtype == dtype and a.flags.c_contiguous and a.shape == np.shape(value)
+
+
+def test_parallel_guard_backs_off_after_a_stall():
+    import time
+
+    from numbagrad.autograd.kernels._jit import ParallelGuard
+
+    calls = []
+
+    def serial(x):
+        calls.append("serial")
+        return "s"
+
+    def stalling(x):
+        calls.append("parallel")
+        time.sleep(0.01)
+        return "p"
+
+    g = ParallelGuard()
+    g.BACKOFF_S = 0.05
+    g.backoff = 0.05
+    assert g(serial, stalling, 10, 0) == "p"  # 10 ms for 10 elements: a stall
+    assert g.stalls == 1
+    assert g(serial, stalling, 10, 0) == "s"  # backing off
+    time.sleep(0.08)
+    assert g(serial, lambda x: "p", 10, 0) == "p"  # retried after the backoff, no stall
+    assert g.backoff == g.BACKOFF_S
+    assert calls == ["parallel", "serial"]
