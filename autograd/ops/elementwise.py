@@ -14,6 +14,25 @@ from ._util import _F64, data, fix_float, reduce_to, shape_of, sum_to, wrap
 _ARRAY = (np.ndarray, np.generic)
 
 
+def _nan_wins(wa, out, x):
+    """Where max/min is NaN the gradient goes to the NaN operand (x if both), as PyTorch."""
+    if isinstance(out, _ARRAY) and out.dtype.kind == "f":
+        nan = np.isnan(out)
+        if nan.any():
+            return np.where(nan, np.isnan(x) * 1.0, wa)
+    return wa
+
+
+def _sign(d):
+    """np.sign, but sign(nan) = 0 as PyTorch."""
+    s = np.sign(d)
+    if s.dtype.kind == "f":
+        nan = np.isnan(s)
+        if nan.any():
+            s = np.where(nan, 0.0, s).astype(s.dtype, copy=False)
+    return s
+
+
 def _grad_of(ctx, i):
     """Does forward argument i need a gradient?"""
     return ctx._edges[i] is not None
@@ -202,6 +221,7 @@ class Maximum(Op):
             ctx.shapes = (shape_of(a), shape_of(b))
             ctx.wa = (x > y) + 0.5 * (x == y)
             out = fix_float(np.maximum(x, y), x, y)  # float32 vs int64: float32
+            ctx.wa = _nan_wins(ctx.wa, out, x)
             return out
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("maximum", (a, b), e) from None
@@ -223,7 +243,9 @@ class Minimum(Op):
             x, y = data(a), data(b)
             ctx.shapes = (shape_of(a), shape_of(b))
             ctx.wa = (x < y) + 0.5 * (x == y)
-            return fix_float(np.minimum(x, y), x, y)
+            out = fix_float(np.minimum(x, y), x, y)
+            ctx.wa = _nan_wins(ctx.wa, out, x)
+            return out
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("minimum", (a, b), e) from None
 
@@ -481,7 +503,7 @@ class Abs(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return (g * np.sign(x._data),)
+        return (g * _sign(x._data),)
 
 
 class Sign(Op):
@@ -489,7 +511,7 @@ class Sign(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return np.sign(x._data)
+        return _sign(x._data)
 
     @staticmethod
     def backward(ctx, g):

@@ -137,6 +137,10 @@ class AMax(Op):
                 f"input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
         out = (np.max if largest else np.min)(d, axis=axes, keepdims=True)
         mask = d == out
+        if out.dtype.kind == "f":  # a NaN result: its gradient goes to the NaNs, as PyTorch
+            nan = np.isnan(out)
+            if nan.any():
+                mask = mask | (np.isnan(d) & nan)
         ctx.weights = mask / mask.sum(axis=axes, keepdims=True)
         ctx.in_shape = d.shape
         ctx.axes = axes

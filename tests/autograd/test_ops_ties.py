@@ -139,12 +139,15 @@ NAN_CASES = {
     "abs_grad_at_nan_is_0": lambda L, x: L.abs(x),
     "max_all_grad_goes_to_nan": lambda L, x: L.max(x),
     "maximum_grad_goes_to_nan": lambda L, x: L.maximum(x, L.zeros(())),
+    "maximum_nan_on_the_right": lambda L, x: L.maximum(L.zeros(()), x),
+    "minimum_grad_goes_to_nan": lambda L, x: L.minimum(x, L.zeros(())),
+    "min_all_nan": lambda L, x: x.min(),
+    "max_dim_nan": lambda L, x: L.max(x.reshape(1, 3), 1)[0],
+    "sort_nan_last": lambda L, x: L.sort(x)[0],
+    "relu_of_nan": lambda L, x: L.relu(x),
 }
 
 
-@pytest.mark.xfail(strict=True, reason="NaN conventions differ from PyTorch: numbagrad follows "
-                   "numpy (sign(nan) = nan, so abs' gradient is nan), and max()/maximum send "
-                   "no gradient to a NaN that wins")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("name", sorted(NAN_CASES))
 def test_nan_conventions_match_torch(name):
