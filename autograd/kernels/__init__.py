@@ -29,9 +29,10 @@ def set_parallel(enabled: bool) -> None:
     """Turn the ``parallel=True`` kernels on (default) or off for this process.
 
     On a machine whose cores are busy with other processes, a 2-thread
-    parallel region can stall for milliseconds; ``set_parallel(False)`` keeps
-    every kernel on the calling thread (``numba.set_num_threads(1)`` does the
-    same for all numba code)."""
+    parallel region can stall for milliseconds; ``_jit.parallel_guard``
+    already backs off to serial after a stall, and ``set_parallel(False)``
+    keeps every kernel on the calling thread for good
+    (``numba.set_num_threads(1)`` does the same for all numba code)."""
     from . import activations, epilogue, losses, softmax_family
 
     if not hasattr(set_parallel, "_defaults"):

@@ -19,14 +19,15 @@ already combined in double precision and cast to the arrays' dtype by the wrappe
 and ``mode`` (an int of flag bits): few arguments keep numba's per-call dispatch cost
 near 1 us, which matters for models with many small parameters. Every kernel exists
 twice (``jit_pair``): serial, and a ``prange`` version used above ``PARALLEL_MIN``
-elements. No BLAS is called anywhere.
+elements through ``parallel_guard`` (which falls back to the serial twin while 2-thread
+runs stall on a busy machine). No BLAS is called anywhere.
 """
 import numba
 import numpy as np
 
-from ._jit import jit_pair
+from ._jit import jit_pair, parallel_guard
 
-__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN"]  # (serial, parallel) pairs
+__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN", "parallel_guard"]
 
 #: arrays with at least this many elements use the parallel twin (measured in
 #: benchmarks/optim_step.py: below it thread start-up costs more than it saves).
