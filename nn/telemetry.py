@@ -65,13 +65,15 @@ def _sum_sumsq(a):
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     flat = a.reshape(-1)
-    return float(flat.sum(dtype=np.float64)), float(np.dot(flat, flat))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(flat.sum(dtype=np.float64)), float(np.dot(flat, flat))
 
 
 def _sumsq(a):
     """Sum of squares (one pass)."""
-    flat = a.reshape(-1)
-    return float(np.dot(flat, flat)) if a.dtype.kind == "f" else float(np.dot(flat, flat) * 1.0)
+    flat = a.reshape(-1) if a.dtype.kind == "f" else a.reshape(-1).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.dot(flat, flat))
 
 
 def _hist(a, bins=30):
@@ -82,7 +84,8 @@ def _hist(a, bins=30):
         return None
     if hi <= lo:
         hi = lo + 1e-12 if lo == 0 else lo + abs(lo) * 1e-6
-    idx = ((flat - lo) * (bins / (hi - lo))).astype(np.intp)
+    with np.errstate(over="ignore", invalid="ignore"):
+        idx = ((flat - lo) * (bins / (hi - lo))).astype(np.intp)
     np.minimum(idx, bins - 1, out=idx)
     return np.bincount(idx, minlength=bins), np.linspace(lo, hi, bins + 1)
 
@@ -437,11 +440,12 @@ class GradientRecorder:
         fig.colorbar(im, ax=ax)
         return _done(plt, fig)
 
-    def plot_histograms(self, step=-1, kind="both", figsize=None):
+    def plot_histograms(self, step=-1, kind="both", layers=None, figsize=None):
         """Per-layer histograms of gradients and/or activations at one recorded step.
 
         `step`: a step number, or a negative index into the recorded steps (-1: last).
-        `kind`: 'grad', 'act' or 'both'. Returns the Figure.
+        `kind`: 'grad', 'act' or 'both'; `layers`: names to show (default: all).
+        Returns the Figure.
         """
         if not self.hist:
             raise ValueError("plot_histograms: no histograms recorded (histograms=False, or "
@@ -454,10 +458,12 @@ class GradientRecorder:
                            f"{steps[:5]}{'...' if len(steps) > 5 else ''}")
         kinds = ["grad", "act"] if kind == "both" else [kind]
         data = self.hist[step]
-        names = [n for n in self.layer_names if n in data]
+        names = [n for n in (self.layer_names if layers is None else layers) if n in data]
+        if not names:
+            raise ValueError(f"plot_histograms: none of the layers {layers} has histograms")
         plt = _pyplot()
         fig, axes = plt.subplots(len(names), len(kinds), squeeze=False,
-                                 figsize=figsize or (6, 1.2 + 1.0 * len(names)))
+                                 figsize=figsize or (6, 1.2 + 0.9 * len(names)))
         for i, name in enumerate(names):
             for j, k in enumerate(kinds):
                 ax = axes[i][j]
