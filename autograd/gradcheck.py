@@ -85,6 +85,10 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     num = _numerical_jacobian(func, inputs, idx, eps)
     ana = _analytical_jacobian(func, inputs, idx)
     for kk, k in enumerate(idx):
+        if len(ana[kk]) != len(num[kk]):
+            raise GradcheckError(f"gradcheck: the function gave {len(num[kk])} differentiable "
+                                 f"outputs when evaluated for finite differences but "
+                                 f"{len(ana[kk])} with gradients recorded")
         for oi, (a, n) in enumerate(zip(ana[kk], num[kk])):
             if not np.allclose(a, n, rtol=rtol, atol=atol):
                 pos = np.unravel_index(np.argmax(np.abs(a - n)), a.shape)
@@ -116,6 +120,10 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
 
     def first_grad(*args):
         ins, gos = args[:n_in], args[n_in:]
+        with grad_mode.enable_grad():  # also when finite differences evaluate us under no_grad
+            return _first_grad(ins, gos)
+
+    def _first_grad(ins, gos):
         outs = _outputs(func, ins)
         diff = [ins[k] for k in idx]
         pairs = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]

@@ -50,3 +50,41 @@ def test_zero_dim_float64_gradients_keep_their_precision():
         (f(x) * ag.tensor(np.array(0.1))).sum().backward()
         assert x.grad.dtype == ag.float64
         assert x.grad.item() == 0.1 * d
+
+
+# ----------------------------------------------------------------------------- the checkers bite
+def _square_fn(backward):
+    import numbagrad.autograd as ag
+
+    class Square(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return backward(g, x)
+
+    return Square.apply
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    import numbagrad.autograd as ag
+    x = ag.tensor([0.5, -1.5], dtype=ag.float64, requires_grad=True)
+    assert ag.gradcheck(_square_fn(lambda g, x: g * 2 * x), (x,))
+    with pytest.raises(ag.GradcheckError, match="Jacobian mismatch"):
+        ag.gradcheck(_square_fn(lambda g, x: g * 2.1 * x), (x,))
+    assert ag.gradcheck(_square_fn(lambda g, x: g * 2.1 * x), (x,), raise_exception=False) is False
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    import numbagrad.autograd as ag
+    x = ag.tensor([0.5, -1.5], dtype=ag.float64, requires_grad=True)
+    assert ag.gradgradcheck(_square_fn(lambda g, x: g * 2 * x), (x,))
+    # right first derivative, but computed off the graph: its derivative is wrong (zero in x)
+    detached = _square_fn(lambda g, x: g * 2 * x.detach())
+    assert ag.gradcheck(detached, (x,))
+    with pytest.raises(ag.GradcheckError):
+        ag.gradgradcheck(detached, (x,))
