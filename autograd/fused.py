@@ -93,8 +93,11 @@ def _param_grad(param, grad, checked=False):
     return d, d, g
 
 
-def _pick(pair, n):
-    return pair[1] if n >= _K.PARALLEL_MIN else pair[0]
+def _run(pair, n, *args):
+    """Run a (serial, parallel) kernel pair: parallel (guarded) from PARALLEL_MIN elements."""
+    if n >= _K.PARALLEL_MIN:
+        return _K.parallel_guard(pair[0], pair[1], n, *args)
+    return pair[0](*args)
 
 
 def _step_of(t):
@@ -135,7 +138,7 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, bet
     vmax = _flat(max_exp_avg_sq, "max_exp_avg_sq", ref) if amsgrad else v
     sc, mode = _adam_scalars(p.dtype, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
                              maximize, decoupled)
-    _pick(K.adam, p.size)(p, g, m, v, vmax, sc, mode)
+    _run(K.adam, p.size, p, g, m, v, vmax, sc, mode)
     _bump(param)
     _bump(exp_avg)
     _bump(exp_avg_sq)
@@ -166,7 +169,7 @@ def adam_group_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr
         if sm is None:
             sm = cache[key] = _adam_scalars(p.dtype, step, lr, beta1, beta2, eps, weight_decay,
                                             amsgrad, maximize, decoupled)
-        _pick(K.adam, p.size)(p, g, fm, fv, fvmax, sm[0], sm[1])
+        _run(K.adam, p.size, p, g, fm, fv, fvmax, sm[0], sm[1])
         _bump(param)
         _bump(m)
         _bump(v)
@@ -218,7 +221,7 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
                 mode |= K.INIT
         else:
             buf = p
-        _pick(K.sgd, p.size)(p, g, buf, sm[0], mode)
+        _run(K.sgd, p.size, p, g, buf, sm[0], mode)
         _bump(param)
         if use_buf:
             _bump(momentum_buffers[i])
@@ -266,7 +269,7 @@ def rmsprop_group_(params, grads, square_avgs, grad_avgs, momentum_buffers, step
         sq = _flat(square_avgs[i], "square_avg", ref)
         ga = _flat(grad_avgs[i], "grad_avg", ref) if centered else sq
         buf = _flat(momentum_buffers[i], "momentum_buffer", ref) if use_buf else sq
-        _pick(K.rmsprop, p.size)(p, g, sq, ga, buf, sm[0], sm[1])
+        _run(K.rmsprop, p.size, p, g, sq, ga, buf, sm[0], sm[1])
         _bump(param)
         _bump(square_avgs[i])
         if centered:
@@ -287,7 +290,7 @@ def adagrad_(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps, maxi
     ref, p, g = _param_grad(param, grad)
     s = _flat(state_sum, "state_sum", ref)
     sc, mode = _adagrad_scalars(p.dtype, step, lr, lr_decay, weight_decay, eps, maximize)
-    _pick(K.adagrad, p.size)(p, g, s, sc, mode)
+    _run(K.adagrad, p.size, p, g, s, sc, mode)
     _bump(param)
     _bump(state_sum)
     return param
@@ -310,6 +313,6 @@ def adagrad_group_(params, grads, state_sums, steps, lr, lr_decay, weight_decay,
             sm = cache[key] = _adagrad_scalars(p.dtype, step, lr, lr_decay, weight_decay, eps,
                                                maximize)
         s = _flat(state_sums[i], "state_sum", ref)
-        _pick(K.adagrad, p.size)(p, g, s, sm[0], sm[1])
+        _run(K.adagrad, p.size, p, g, s, sm[0], sm[1])
         _bump(param)
         _bump(state_sums[i])
