@@ -267,6 +267,9 @@ class Optimizer:
         import numpy as np
         if isinstance(value, np.ndarray):
             value = ag.from_numpy(value.copy())
+        if name in ("step", "mu_product") and isinstance(value, (int, float, np.number)) \
+                and not isinstance(value, bool):
+            return ag.tensor(float(value), dtype=_scalar_dtype())  # old-style number steps
         if not isinstance(value, Tensor):
             return value
         value = value.detach()

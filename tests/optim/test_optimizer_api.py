@@ -159,6 +159,12 @@ def test_load_state_dict_copies_and_casts():
     assert st["exp_avg"].dtype == ag.float64 and st["step"].dtype == ag.float32
     assert opt2.param_groups[0]["lr"] == 0.1 and opt2.param_groups[0]["betas"] == (0.5, 0.6)
     assert st["exp_avg_sq"] is not opt.state[ps[0]]["exp_avg_sq"]
+    sd["state"][0]["step"] = 1  # a plain number (older checkpoints) becomes a step tensor
+    opt2.load_state_dict(sd)
+    assert isinstance(opt2.state[ps[0]]["step"], ag.Tensor)
+    ps[0].grad = ag.ones_like(ps[0])
+    opt2.step()
+    assert float(opt2.state[ps[0]]["step"]) == 2.0
     with pytest.raises(ValueError, match="shape"):
         sd["state"][0]["exp_avg"] = ag.zeros(4)
         opt2.load_state_dict(sd)
