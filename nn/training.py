@@ -533,7 +533,7 @@ def evaluate(model, loader, loss_fn=None, metrics=None, progress=False, prefix="
 
 
 def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, metrics=None, callbacks=None,
-        scheduler=None, grad_clip=None, progress=True, verbose=True, on_interrupt="return", file=None):
+        val_loss_fn=None, scheduler=None, grad_clip=None, progress=True, verbose=True, on_interrupt="return", file=None):
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return a :class:`History`.
 
     Each training step is the usual ``optimizer.zero_grad(); loss_fn(model(x), y).backward();
@@ -542,6 +542,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, m
     for each of ``metrics``; ``'loss'`` is the epoch's sample-weighted mean training loss.
 
     Args:
+        val_loss_fn: the loss reported as ``'val_loss'`` (default ``loss_fn``), e.g. plain
+            cross-entropy when training uses label smoothing.
         callbacks: :class:`Callback` objects (:class:`EarlyStopping`, :class:`ModelCheckpoint`,
             :class:`LRSchedulerCallback`, ...), called in order.
         scheduler: shortcut for ``LRSchedulerCallback(scheduler)`` appended to the callbacks.
@@ -624,7 +626,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs=1, *, val_loader=None, m
             seconds = time.perf_counter() - t0
             logs = {"epoch": epoch + 1, "loss": total / n}
             if val_loader is not None:
-                logs.update(evaluate(model, val_loader, loss_fn, metrics, prefix="val_"))
+                logs.update(evaluate(model, val_loader, loss_fn if val_loss_fn is None else val_loss_fn, metrics,
+                                     prefix="val_"))
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - t0
             logs["samples_per_s"] = n / seconds if seconds > 0 else float("inf")

@@ -41,7 +41,10 @@ object with ``submit(fn, *args) -> future``, where the future has
 ``submit`` has that shape, so a cluster plugs in without changing the trial
 code. Executors passed in are left running; those the search creates are shut
 down. The trial function and its configs must be picklable (a module-level
-function) for every executor except the serial one.
+function) for every executor except the serial one; in a notebook, put the
+trial function in a ``.py`` module next to it and import it (spawned workers
+cannot see functions defined in the notebook itself). In a script, call the
+search under ``if __name__ == "__main__":``.
 """
 import concurrent.futures as cf
 import contextlib
@@ -50,6 +53,7 @@ import itertools
 import math
 import multiprocessing
 import os
+import pickle
 import random as _random
 import sys
 import time
@@ -498,11 +502,11 @@ class SearchResult:
     def table(self, max_rows=None, max_error=60):
         """A plain-text table of the sorted trials: rank, trial, score, config, other results, time, error."""
         rows = self.sorted_trials()[:max_rows]
+        score_name = self.metric or "score"
         cfg_keys, res_keys = [], []
         for t in self.trials:
             cfg_keys += [k for k in t.config if k not in cfg_keys]
-            res_keys += [k for k in t.result if k not in res_keys and k not in cfg_keys and k != self.metric]
-        score_name = self.metric or "score"
+            res_keys += [k for k in t.result if k not in res_keys and k not in cfg_keys and k != score_name]
         head = ["rank", "trial", score_name] + cfg_keys + res_keys + ["time (s)", "status"]
         body = []
         rank = 0
@@ -560,6 +564,23 @@ def _wait_all(futures, on_done):
             time.sleep(0.02)
 
 
+def _check_picklable(fn, executor):
+    """Refuse, before any worker starts, a trial function that spawned workers cannot import."""
+    name = getattr(fn, "__qualname__", repr(fn))
+    main = sys.modules.get("__main__")
+    if getattr(fn, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+        executor.shutdown(wait=False)
+        raise ValueError(f"the trial function {name} is defined in an interactive session (a notebook or the REPL); "
+                         "worker processes started with spawn cannot import it: put it in a module (a .py file "
+                         "next to the notebook) and import it, or pass executor='serial'")
+    try:
+        pickle.dumps(fn)
+    except Exception as e:   # noqa: BLE001 - lambdas, closures, local functions
+        executor.shutdown(wait=False)
+        raise TypeError(f"the trial function {name} cannot be sent to worker processes ({type(e).__name__}: {e}); "
+                        "use a module-level function, or executor='serial'") from None
+
+
 def _search(fn, configs, *, metric, mode, seed, n_jobs, executor, mp_context, threads_per_worker, progress,
             verbose):
     if not callable(fn):
@@ -580,6 +601,8 @@ def _search(fn, configs, *, metric, mode, seed, n_jobs, executor, mp_context, th
         raise ValueError(f"executor must be 'process', 'serial' or an object with submit(fn, *args), got {executor!r}")
     elif not hasattr(executor, "submit"):
         raise TypeError(f"executor must have a submit(fn, *args) method, got {type(executor).__name__}")
+    if own and isinstance(executor, cf.ProcessPoolExecutor):
+        _check_picklable(fn, executor)
     bar = None
     if progress:
         try:

@@ -352,6 +352,18 @@ def test_fit_grad_clip():
     assert norms and max(norms) <= 0.5 * (1 + 1e-5)
 
 
+@needs_f
+def test_fit_val_loss_fn():
+    train, val = loaders()
+    model = tiny_model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    hist = fit(model, train, opt, lambda o, y: F.cross_entropy(o, y, label_smoothing=0.2), epochs=1,
+               val_loader=val, val_loss_fn=F.cross_entropy, progress=False, verbose=False)
+    assert hist["val_loss"][0] == pytest.approx(evaluate(model, val, F.cross_entropy)["loss"], rel=1e-6)
+    assert hist["val_loss"][0] != pytest.approx(
+        evaluate(model, val, lambda o, y: F.cross_entropy(o, y, label_smoothing=0.2))["loss"], rel=1e-4)
+
+
 def test_fit_argument_checks():
     with pytest.raises(ValueError, match="epochs"):
         fit(None, [], None, None, epochs=-1)

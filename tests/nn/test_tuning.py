@@ -141,6 +141,7 @@ def test_any_object_with_submit_is_an_executor_and_number_results():
     assert client.submitted == 5 and len(res.ok) == 5
     assert res.best_score == max(t.score for t in res.trials)
     assert all(t.result == {"score": t.score} for t in res.trials)
+    assert res.table().splitlines()[0].split() == ["rank", "trial", "score", "x", "y", "time", "(s)", "status"]
     grid = grid_search(helpers.plain_trial, {"x": range(6)}, mode="max", executor="serial")
     assert grid.best_config == {"x": 3} and grid.best_score == 0.0
     assert grid_search(helpers.plain_trial, {"x": range(6)}, mode="min", executor="serial").best_config == {"x": 0}
@@ -164,6 +165,8 @@ def test_executor_arguments_checked():
         grid_search(helpers.plain_trial, {"x": [1]}, executor=object())
     with pytest.raises(ValueError, match="mode"):
         grid_search(helpers.plain_trial, {"x": [1]}, mode="best", executor="serial")
+    with pytest.raises(TypeError, match="module-level"):
+        grid_search(lambda c: 1.0, {"x": [1]}, n_jobs=1)
     with process_executor(1, "spawn") as ex:
         assert ex._mp_context.get_start_method() == "spawn"
 
