@@ -5,6 +5,7 @@ every op is recorded in Tensor ops, so its own gradient must be right too). Inpu
 small (gradcheck costs one backward per output element) and drawn by the same
 strategies as the PyTorch comparisons, kept away from kinks and ties.
 """
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -88,3 +89,40 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
     assert ag.gradcheck(detached, (x,))
     with pytest.raises(ag.GradcheckError):
         ag.gradgradcheck(detached, (x,))
+
+
+# ----------------------------------------------------------------------------- random programs
+from strategies import programs  # noqa: E402
+
+
+@given(prog=programs(dtype=np.float64, max_steps=5, smooth=True, max_side=2),
+       seed=st.integers(0, 100))
+@settings(max_examples=15)
+def test_random_programs_gradcheck_and_gradgradcheck(prog, seed):
+    import numbagrad.autograd as ag
+    _, leaves, steps = prog
+
+    def fn(*xs):
+        return run_program_on(xs, steps, seed)
+
+    xs = tuple(ag.tensor(a, requires_grad=True) for a in leaves)
+    assert ag.gradcheck(fn, xs)
+    assert ag.gradgradcheck(fn, xs)
+
+
+def run_program_on(xs, steps, seed):
+    """run_program with given leaf tensors (gradcheck perturbs their data in place)."""
+    from strategies import AG, BINARY, UNARY
+    nodes = list(xs)
+    for st_ in steps:
+        if st_[0] == "u":
+            nodes.append(UNARY[st_[1]][1](AG, nodes[st_[2]]))
+        else:
+            nodes.append(BINARY[st_[1]][1](AG, nodes[st_[2]], nodes[st_[3]]))
+    rng = np.random.default_rng(seed)
+    loss = None
+    for nd in nodes[len(xs):]:
+        w = AG.tensor(rng.standard_normal(tuple(nd.shape)))
+        term = (nd * w).sum()
+        loss = term if loss is None else loss + term
+    return loss if loss is not None else sum((x * x).sum() for x in xs)
