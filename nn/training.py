@@ -204,9 +204,11 @@ class EarlyStopping(Callback):
 
     # fit() hooks
     def on_fit_begin(self, state):
+        """Start afresh: :meth:`reset`."""
         self.reset()
 
     def on_epoch_end(self, state):
+        """:meth:`step` with ``state.logs[monitor]``; ask the fit to stop when patience runs out."""
         if self.monitor not in state.logs:
             raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not among this epoch's values "
                            f"{sorted(state.logs)}; pass val_loader for 'val_*' keys")
@@ -218,6 +220,7 @@ class EarlyStopping(Callback):
                             f"for {self.wait} epochs{best}")
 
     def on_fit_end(self, state):
+        """Put the best epoch's weights back into the model (with ``restore_best_weights``)."""
         if self.restore_best_weights and self.restore(state.model) and self.verbose:
             state.write(f"restored the weights of epoch {self.best_epoch + 1} ({self.monitor}={self.best:.6g})")
 
@@ -252,10 +255,12 @@ class ModelCheckpoint(Callback):
         self.last_path = None
 
     def on_fit_begin(self, state):
+        """Forget the best value of any previous fit."""
         self.best = None
         self.best_epoch = None
 
     def on_epoch_end(self, state):
+        """Write the checkpoint when the monitored value improved (or always, without ``save_best_only``)."""
         logs = state.logs
         if self.save_best_only:
             if self.monitor not in logs:
@@ -314,10 +319,12 @@ class LRSchedulerCallback(Callback):
         self.monitor = monitor
 
     def on_batch_end(self, state, batch_index, loss):
+        """Step the scheduler after each training step when ``interval='batch'``."""
         if self.interval == "batch":
             self.scheduler.step()
 
     def on_epoch_end(self, state):
+        """Step the scheduler after each epoch (with the monitored value when ``monitor`` is set)."""
         if self.interval != "epoch":
             return
         if self.monitor is None:
