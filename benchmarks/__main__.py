@@ -31,7 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("names", nargs="*", metavar="NAME",
                    help=f"workloads to run (default: all): {', '.join(WORKLOADS)}")
     p.add_argument("--quick", action="store_true",
-                   help="few short rounds: a smoke test (well under a minute), not a measurement")
+                   help="few short rounds at 1 thread: a smoke test (about a minute), not a measurement")
     p.add_argument("--threads", default=None,
                    help="thread counts for PyTorch and, where meaningful, numbagrad/numpy "
                         "(default 1,2; with --quick only 1)")

@@ -87,10 +87,15 @@ def detail(results: list) -> str:
     return "\n".join(out)
 
 
+def headline(results: list, kernel_sizes=(10**6,)) -> list:
+    """Results without the kernels group's rows at sizes other than ``kernel_sizes`` (for README/plots)."""
+    return [r for r in results if r["workload"] != "kernels" or "kernel_row" not in r
+            or r["kernel_row"]["n"] in kernel_sizes]
+
+
 def markdown(results: list, kernel_sizes=(10**6,)) -> str:
     """The same table as GitHub markdown (for README); of the kernels group only ``kernel_sizes``."""
-    results = [r for r in results if r["workload"] != "kernels" or "kernel_row" not in r
-               or r["kernel_row"]["n"] in kernel_sizes]
+    results = headline(results, kernel_sizes)
     lines = ["| workload | case | numbagrad | numpy floor | PyTorch (best) | ours/torch | ours/floor |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -128,7 +133,8 @@ def _jsonable(o):
 def plot(results: list, path, title: str = "") -> str:
     """Horizontal bars of ours/torch and ours/floor per case (log scale, 1.0 marked).
 
-    Returns a message; never raises when matplotlib is missing.
+    Kernel rows are limited to 1e6 elements (see :func:`headline`). Returns a
+    message; never raises when matplotlib is missing.
     """
     try:
         import matplotlib
@@ -137,7 +143,7 @@ def plot(results: list, path, title: str = "") -> str:
         import matplotlib.pyplot as plt
     except ImportError:
         return "plot skipped: matplotlib is not installed (pip install matplotlib)"
-    rows = [r for r in results if r["ratios"].get("ours/torch") or r["ratios"].get("ours/floor")]
+    rows = [r for r in headline(results) if r["ratios"].get("ours/torch") or r["ratios"].get("ours/floor")]
     if not rows:
         return "plot skipped: no case has numbagrad ratios yet (numbagrad did not run)"
     labels = [f"{r['workload']}: {r['case']}" for r in rows]
