@@ -478,10 +478,16 @@ def _batch_size(t):
 
 
 def _tqdm():
+    """tqdm's bar class (the notebook widget when ipywidgets is there), or None without tqdm."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:
         return None
+    try:
+        import ipywidgets  # noqa: F401 - tqdm.auto needs it for its notebook bars
+        from tqdm.auto import tqdm
+    except ImportError:
+        pass
     return tqdm
 
 

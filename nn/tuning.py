@@ -548,7 +548,11 @@ def _wait_all(futures, on_done):
     """Call ``on_done(index, future)`` as the futures finish, whatever their kind."""
     if all(isinstance(f, cf.Future) for f in futures):
         index = {f: i for i, f in enumerate(futures)}
-        for f in cf.as_completed(futures):
+        finished = [f for f in futures if f.done()]          # in submission order (a serial run)
+        for f in finished:
+            on_done(index[f], f)
+        seen = set(finished)
+        for f in cf.as_completed([f for f in futures if f not in seen]):
             on_done(index[f], f)
         return
     pending = dict(enumerate(futures))
@@ -605,11 +609,10 @@ def _search(fn, configs, *, metric, mode, seed, n_jobs, executor, mp_context, th
         _check_picklable(fn, executor)
     bar = None
     if progress:
-        try:
-            from tqdm.auto import tqdm
+        from .training import _tqdm
+        tqdm = _tqdm()
+        if tqdm is not None:
             bar = tqdm(total=n, desc="trials", unit="trial", file=sys.stdout, dynamic_ncols=True)
-        except ImportError:
-            bar = None
     results = {}
     t0 = time.perf_counter()
 
