@@ -38,8 +38,18 @@ def fix_float(result, x, y):
         # Python numbers), so it promotes like an array
         if (isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64) or \
                 (isinstance(y, (np.ndarray, np.generic)) and y.dtype == np.float64):
-            return result
+            return zero_dim_f64(result, x, y)
         return result.astype(_dt.get_default_dtype())
+    return result
+
+
+def zero_dim_f64(result, x, y):
+    """PyTorch: a 0-d float64 tensor does not widen a dimensioned float32 tensor."""
+    if x.__class__ is np.ndarray and y.__class__ is np.ndarray and x.ndim and y.ndim:
+        return result  # the common case: two dimensioned arrays
+    for a, b in ((x, y), (y, x)):
+        if np.ndim(a) == 0 and getattr(b, "ndim", 0) and b.dtype == np.float32:
+            return result.astype(np.float32)
     return result
 
 
@@ -120,3 +130,25 @@ def norm_dim(dim, ndim, opname):
             f"{opname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
             f"but got {d})")
     return d % n
+
+
+class LazyKernels:
+    """Stands in for `autograd.kernels` until a kernel is first needed.
+
+    Importing numba costs 0.2-1 s; deferring it keeps `import numbagrad.autograd` light.
+    The first attribute access imports the kernel package and returns from it.
+    """
+
+    _module = None
+
+    def __getattr__(self, name):  # only called for names not cached on the instance yet
+        mod = LazyKernels._module
+        if mod is None:
+            from .. import kernels as mod
+            LazyKernels._module = mod
+        value = getattr(mod, name)
+        setattr(self, name, value)
+        return value
+
+
+kernels = LazyKernels()

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import grad_mode
-from .. import kernels as K
+from ._util import kernels as K
 from ..function import Op
 from ..tensor import Tensor
 from ._util import norm_dim, reduce_to, shape_of, sum_to

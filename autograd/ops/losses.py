@@ -13,7 +13,7 @@ is 'none', 'sum' or 'mean' and is applied inside the op, so a loss is one graph 
 """
 import numpy as np
 
-from .. import kernels as K
+from ._util import kernels as K
 from ..function import Op
 from ..tensor import Tensor
 from ._util import reduce_to, sum_to
