@@ -63,6 +63,35 @@ def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's n
     return Sum.apply(input, axes, keepdim, None)
 
 
+class Mean(Op):
+    """Mean over `dim` (normalised axes); the gradient is spread evenly."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        d = x._data
+        n = 1
+        for a in dim:
+            n *= d.shape[a]
+        ctx.in_shape, ctx.axes, ctx.keepdim, ctx.n = d.shape, dim, keepdim, n
+        with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is NaN
+            return _add_reduce(d, dim, None, None, keepdim) / d.dtype.type(n)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) / ctx.n, None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        out = np.empty(ctx.in_shape, g.dtype)
+        scaled = g / g.dtype.type(ctx.n) if ctx.n else g * np.nan
+        if g.ndim == 0:
+            out.fill(scaled)
+        else:
+            out[...] = scaled if ctx.keepdim else scaled.reshape(_keep_shape(ctx.in_shape,
+                                                                             ctx.axes))
+        return (out, None, None)
+
+
 def mean(input, dim=None, keepdim=False, dtype=None):
     """Mean of all elements, or over `dim`."""
     if dtype is not None:
@@ -71,12 +100,9 @@ def mean(input, dim=None, keepdim=False, dtype=None):
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input._data.dtype}")
-    axes = norm_dims(dim, input._data.ndim, "mean")
-    n = 1
-    for a in axes:
-        n *= input._data.shape[a]
-    s = Sum.apply(input, dim=axes, keepdim=keepdim)
-    return s / n if n != 0 else s * float("nan")
+    nd = input._data.ndim
+    axes = _ALL_AXES[nd] if dim is None and nd < 8 else norm_dims(dim, nd, "mean")
+    return Mean.apply(input, axes, keepdim)
 
 
 class Prod(Op):
