@@ -7,7 +7,7 @@ import numpy as np
 
 from ..function import Op
 from ..tensor import Tensor
-from ._util import _F64, data, fix_float, reduce_to, shape_of, sum_to, wrap
+from ._util import _F64, data, fix_float, reduce_to, shape_of, sum_to, wrap, zero_dim_f64
 
 
 # a tensor's data: an ndarray, or a numpy scalar for some 0-d results
@@ -273,6 +273,8 @@ class Where(Op):
                 ref = x if isinstance(x, _ARRAY) else y
                 out = out.astype(ref.dtype if isinstance(ref, _ARRAY) and ref.dtype.kind == "f"
                                  else np.float32)
+            elif out.dtype == np.float64:
+                out = zero_dim_f64(out, x, y)
             return out
         except ValueError as e:  # numpy's broadcasting error
             raise _broadcast_error("where", (cond, a, b), e) from None

@@ -19,6 +19,7 @@ def test_matches_torch(spec, data):
 import numpy as np  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
+import numbagrad.autograd as ag  # noqa: E402
 from strategies import AG, Namespace, dtype_name, make_inputs, to_numpy  # noqa: E402
 
 T = Namespace(torch, torch.nn.functional, is_torch=True)
@@ -69,12 +70,22 @@ def test_mixed_dtype_promotion_between_dimensioned_tensors(name, data):
     _check_mixed(name, a, b)
 
 
-@pytest.mark.xfail(strict=True, reason="promotion: a 0-d tensor does not promote a dimensioned "
-                   "tensor of the same category in PyTorch (float32 (n,) * float64 0-d is "
-                   "float32); numbagrad follows numpy and gives float64")
-@pytest.mark.parametrize("name", ["+", "*"])
-def test_mixed_dtype_promotion_with_zero_dim_tensor(name):
-    _check_mixed(name, np.array([1.0, 2.0], dtype=np.float32), np.array(2.0))
+@pytest.mark.parametrize("name", sorted(MIXED))
+@pytest.mark.parametrize("swap", [False, True])
+def test_mixed_dtype_promotion_with_zero_dim_tensor(name, swap):
+    # PyTorch: a 0-d tensor does not widen a dimensioned tensor of the same category
+    a, b = np.array([1.0, 2.0], dtype=np.float32), np.array(2.0)
+    _check_mixed(name, *((b, a) if swap else (a, b)))
+
+
+@pytest.mark.xfail(strict=True, reason="engine: with create_graph=True the gradient of a 0-d "
+                   "float64 input mixed into a float32 op stays float32 (PyTorch casts each "
+                   "gradient to its input's dtype)")
+def test_recorded_gradient_takes_its_inputs_dtype():
+    t = ag.ones(2, requires_grad=True)
+    s = ag.tensor(2.0, dtype=ag.float64, requires_grad=True)
+    gt, gs = ag.grad((t * s).sum(), [t, s], create_graph=True)
+    assert gt.dtype == ag.float32 and gs.dtype == ag.float64
 
 
 def test_zero_dim_int_and_float_promotion():
