@@ -130,3 +130,25 @@ def norm_dim(dim, ndim, opname):
             f"{opname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
             f"but got {d})")
     return d % n
+
+
+class LazyKernels:
+    """Stands in for `autograd.kernels` until a kernel is first needed.
+
+    Importing numba costs 0.2-1 s; deferring it keeps `import numbagrad.autograd` light.
+    The first attribute access imports the kernel package and returns from it.
+    """
+
+    _module = None
+
+    def __getattr__(self, name):  # only called for names not cached on the instance yet
+        mod = LazyKernels._module
+        if mod is None:
+            from .. import kernels as mod
+            LazyKernels._module = mod
+        value = getattr(mod, name)
+        setattr(self, name, value)
+        return value
+
+
+kernels = LazyKernels()
