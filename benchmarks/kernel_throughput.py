@@ -15,22 +15,42 @@ parallel region stalls for milliseconds whenever another process holds a core).
 
 ``python -m benchmarks.kernel_throughput [--quick]`` prints the table.
 
-Measured when the kernels were written (2-core Sapphire Rapids VM shared with
-other jobs, numba 0.68 / numpy 2.4 / torch 2.13 CPU, 1e6 float32, ms):
+Measured when the kernels were written (2-core Sapphire Rapids VM shared
+with other agents, numba 0.68 / numpy 2.4 / torch 2.13 CPU, float32, 1e6
+elements; softmax family on (1000, 1000) along dim 1; ms).
 
-    op            ours   numpy  torch(best)
-    relu          0.14   0.26   0.14
-    sigmoid       0.17   1.21   0.19
-    tanh          0.17   0.31   0.16
-    gelu (erf)    0.40    -     0.19      (float32 erf polynomial is the cost)
-    silu          0.19    -     0.20
-    elu           0.14    -     0.59
-    softplus      0.61    -     0.71
-    softmax 1000x1000    0.41   1.58   0.28
-    log_softmax          0.39   1.60   0.31
-    logsumexp            0.30    -     0.37
-    bias_act relu (128x256)   0.0033 vs numpy 0.0147 ms; (512x4096) 0.147 vs 0.843 ms
-    bias_act tanh (128x256)   0.0114 vs numpy 0.0148 ms; (512x4096) 0.448 vs 1.020 ms
+One thread each (numbagrad ``set_parallel(False)``, ``torch.set_num_threads(1)``),
+25th percentile of 40 runs, best of 3 interleaved passes, load average ~5:
+
+    op             ours   torch   torch/ours
+    relu           0.301  0.315   1.05
+    relu bw        0.452  0.470   1.04
+    sigmoid        0.376  0.478   1.27
+    sigmoid bw     0.443  0.476   1.07
+    tanh           0.401  0.410   1.02
+    tanh bw        0.446  0.478   1.07
+    gelu           0.706  0.432   0.61   <- not reached: float32 erf (<= 2.6 ulp) costs 2 polynomials + exp
+    gelu bw        0.927  0.775   0.84
+    silu           0.378  0.479   1.27
+    elu            0.325  1.276   3.92
+    softplus       1.344  1.535   1.14
+    softmax        0.601  0.620   1.03
+    log_softmax    0.595  0.673   1.13
+    logsumexp      0.503  0.951   1.89
+
+Two threads, medians, load average ~0.5-2 (before the machine got busy):
+relu 0.140 (torch 0.138, numpy 0.255), sigmoid 0.173 (0.187; numpy 1.21),
+tanh 0.165 (0.158; numpy 0.309), gelu 0.401 (0.186), silu 0.185 (0.201),
+elu 0.143 (0.591), softplus 0.608 (0.709), softmax 0.411 (0.278; numpy 1.58),
+log_softmax 0.386 (0.308; numpy 1.60), logsumexp 0.304 (0.373). softmax and
+log_softmax were then made faster (serial 0.71 -> 0.60 ms: nested compiles
+kept 512-bit vectors, ``vexp_fast``) but could not be re-measured on two
+threads at low load. ``bias_act`` epilogue: see autograd/kernels/epilogue.py.
+
+At load average 5-12 (every later run) the 2-thread figures of both
+libraries are dominated by stalls (a 1e6 relu: 27 ms in a 2-thread numba
+region vs 0.66 ms serial), which ``parallel_guard`` now detects; rows record
+``loadavg`` so such runs can be recognised.
 
 Dispatch thresholds in the kernels come from the same machine: a numba call
 on two 1-D arrays costs ~0.25 us vs ~0.55 us for one numpy ufunc, so there is

@@ -1,7 +1,9 @@
 """Accuracy of the vectorised elementary functions (max ulp error against numpy/longdouble/libm).
 
-Results when written (dense sweeps below): exp <= 1.2 ulp (float32 and float64),
-expm1 <= 2 ulp, log <= 2 ulp, log1p <= 4 ulp, float32 erf <= 2.6 ulp (float64 erf is libm).
+Results when written (dense sweeps, float32 / float64): exp 0.91 / 0.88 ulp
+(numpy's float32 exp: 2.4), expm1 1.6 / 2.0, log 1.96 / 2.0, log1p 3.6 / 4.0,
+float32 erf 2.6 ulp (float64 erf is libm); vexp_fast <= 1.5 ulp in its range.
+The asserted bounds leave a little headroom.
 """
 import math
 import re
