@@ -45,3 +45,4 @@ def is_floating_point(input):
 from . import functional
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .threads import get_num_threads, set_num_threads
