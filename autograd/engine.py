@@ -214,7 +214,7 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
                     heappush(heap, (-nxt._seq, nxt))
                 if nxt.num_outputs == 1:
                     old = buffers.get(nxt)
-                    buffers[nxt] = g if old is None else old + g
+                    buffers[nxt] = g if old is None else _sum(old, g)
                 else:
                     _add_to_buffer(buffers, nxt, nr, g)
     finally:
@@ -245,12 +245,12 @@ def _general_step(node, grads, fast, walk, retain_graph):
 def _add_to_buffer(buffers, node, nr, g):
     if node.num_outputs == 1:
         old = buffers.get(node)
-        buffers[node] = g if old is None else old + g
+        buffers[node] = g if old is None else _sum(old, g)
         return
     buf = buffers.get(node)
     if buf is None:
         buf = buffers[node] = [None] * node.num_outputs
-    buf[nr] = g if buf[nr] is None else buf[nr] + g
+    buf[nr] = g if buf[nr] is None else _sum(buf[nr], g)
 
 
 def _sorted_hooks(hooks):
@@ -339,6 +339,12 @@ class _Walk:
 
     def deliver_leaf(self, leaf, g):
         """Run a leaf's hooks, then capture (grad()) or accumulate into .grad (backward())."""
+        dt = leaf._data.dtype
+        if self.create_graph:
+            if g._data.dtype != dt:  # each gradient takes its input's dtype, as in PyTorch
+                g = g.to(dt)
+        elif g.dtype != dt:
+            g = np.asarray(g, dtype=dt)
         if leaf._hooks:
             g = self.run_tensor_hooks(leaf._hooks, g)
         if self.captured is not None:
@@ -357,8 +363,17 @@ class _Walk:
         _accumulate_array(leaf, g, self.given)
 
 
+def _sum(a, b):
+    """a + b for gradients: Tensors, or ndarrays (kept ndarrays: numpy turns 0-d sums into
+    numpy scalars)."""
+    s = a + b
+    return np.asarray(s) if isinstance(s, np.generic) else s
+
+
 def _accumulate_array(leaf, g, given):
     """Add an ndarray gradient into leaf.grad (out of place, so no gradient is aliased)."""
+    if g.__class__ is not np.ndarray:
+        g = np.asarray(g)
     old = leaf._grad
     data = leaf._data
     if g.shape != data.shape:
@@ -370,7 +385,7 @@ def _accumulate_array(leaf, g, given):
         given.add(id(g))
         leaf._grad = _wrap(g, False, None, 0, None)
     else:
-        total = old._data + g
+        total = _sum(old._data, g)
         if total.dtype != data.dtype:
             total = total.astype(data.dtype)
         leaf._grad = _wrap(total, False, None, 0, None)
@@ -388,7 +403,7 @@ def _call_backward(node, grads, fast):
     if fb is not None:
         out = fb(node, grads[0])
     else:
-        tgrads = [None if g is None else _wrap(g, False, None, 0, None) for g in grads] \
+        tgrads = [None if g is None else _wrap(np.asarray(g), False, None, 0, None) for g in grads] \
             if fast else grads
         if isinstance(node, Function):
             out = node.backward(node, *_materialize(node, tgrads))

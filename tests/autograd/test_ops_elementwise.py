@@ -78,9 +78,6 @@ def test_mixed_dtype_promotion_with_zero_dim_tensor(name, swap):
     _check_mixed(name, *((b, a) if swap else (a, b)))
 
 
-@pytest.mark.xfail(strict=True, reason="engine: with create_graph=True the gradient of a 0-d "
-                   "float64 input mixed into a float32 op stays float32 (PyTorch casts each "
-                   "gradient to its input's dtype)")
 def test_recorded_gradient_takes_its_inputs_dtype():
     t = ag.ones(2, requires_grad=True)
     s = ag.tensor(2.0, dtype=ag.float64, requires_grad=True)

@@ -26,8 +26,6 @@ def test_gradgradcheck(spec, data):
     run_gradcheck(spec, data, second=True)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: gradients of 0-d tensors summed as ndarrays "
-                   "become numpy scalars (0-d + 0-d), which ops' backward then cannot handle")
 def test_zero_dim_grads_accumulate_as_arrays():
     import numpy as np
     import numbagrad.autograd as ag
