@@ -32,6 +32,8 @@ from .ops import (abs, absolute, add, addmm, all, allclose, amax, amin, any, arg
                   trunc, unbind, unflatten, unsqueeze, var, var_mean, vstack, where)
 from . import fused
 from .serialization import load, save
+from .ops import (addcdiv, addcmul, clamp_max, clamp_min, floor_divide, fmax, fmin,  # noqa: E402
+                  index_select, masked_select, remainder, swapaxes, swapdims, tril, triu)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .tensor import Size, Tensor

@@ -397,6 +397,64 @@ def nonzero(input, as_tuple=False):
     return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
 
 
+def addcmul(input, tensor1, tensor2, value=1):
+    """input + value * tensor1 * tensor2"""
+    prod = Mul.apply(tensor1, tensor2)
+    return Add.apply(input, prod if value == 1 else prod * value)
+
+
+def addcdiv(input, tensor1, tensor2, value=1):
+    """input + value * tensor1 / tensor2"""
+    q = Div.apply(tensor1, tensor2)
+    return Add.apply(input, q if value == 1 else q * value)
+
+
+def clamp_min(input, min):  # noqa: A002
+    """max(input, min)"""
+    return Clamp.apply(input, min, None)
+
+
+def clamp_max(input, max):  # noqa: A002
+    """min(input, max)"""
+    return Clamp.apply(input, None, max)
+
+
+def index_select(input, dim, index):
+    """The entries at `index` (1-D int64) along dim; repeated indices accumulate gradients."""
+    d = norm_dim(dim, input._data.ndim, "index_select")
+    idx = np.asarray(data(index))
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise RuntimeError(f"index_select(): index must be a 1-D integer tensor, got shape "
+                           f"{tuple(idx.shape)} and dtype {idx.dtype}")
+    n = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"index_select(): index out of range for dim {d} of size {n}")
+    return getitem(input, (slice(None),) * d + (idx.reshape(-1),))
+
+
+def masked_select(input, mask):
+    """1-D tensor of the entries where the (broadcast) bool mask is True."""
+    m = np.asarray(data(mask), dtype=bool)
+    shape = np.broadcast_shapes(input._data.shape, m.shape)
+    x = input if input._data.shape == shape else expand(input, *shape)
+    return getitem(x, np.broadcast_to(m, shape))
+
+
+def _tri_mask(input, diagonal, upper):
+    r, c = input._data.shape[-2:]
+    return (np.triu if upper else np.tril)(np.ones((r, c), dtype=bool), diagonal)
+
+
+def tril(input, diagonal=0):
+    """Lower triangle of the last two dims (the rest set to 0)."""
+    return Where.apply(_tri_mask(input, diagonal, False), input, 0)
+
+
+def triu(input, diagonal=0):
+    """Upper triangle of the last two dims (the rest set to 0)."""
+    return Where.apply(_tri_mask(input, diagonal, True), input, 0)
+
+
 def numel(input):
     """Number of elements."""
     return input._data.size
@@ -442,13 +500,50 @@ _METHODS = dict(
     logical_and=logical_and, logical_or=logical_or, where=lambda self, cond, other: where(
         cond, self, other),
     leaky_relu=leaky_relu, gelu=gelu, elu=elu, silu=silu, softplus=softplus,
+    addcmul=addcmul, addcdiv=addcdiv, clamp_min=clamp_min, clamp_max=clamp_max,
+    index_select=index_select, masked_select=masked_select, tril=tril, triu=triu,
+    fmax=maximum, fmin=minimum, remainder=remainder, floor_divide=floor_divide,
 )
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 Tensor.mT = property(_mT, doc="Transpose of the last two dims (a view).")
 Tensor.T = property(_T, doc="All dims reversed (a view).")
 Tensor.swapaxes = Tensor.swapdims = transpose
+swapaxes = swapdims = transpose
+fmax, fmin = maximum, minimum
 Tensor.view_as = lambda self, other: view(self, *other._data.shape)
+
+
+def _new(fill):
+    def make(self, *size, dtype=None, requires_grad=False, **kw):
+        from ..factories import full
+        shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        out = full(tuple(shape), fill, dtype=dtype or self._data.dtype)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    make.__doc__ = f"A new tensor of `size` filled with {fill}, in this tensor's dtype."
+    return make
+
+
+Tensor.new_zeros = _new(0)
+Tensor.new_ones = _new(1)
+Tensor.new_empty = _new(0)
+
+
+def _new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    """A new tensor of `size` filled with fill_value, in this tensor's dtype."""
+    from ..factories import full
+    out = full(tuple(size), fill_value, dtype=dtype or self._data.dtype)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def _new_tensor(self, data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of data, in this tensor's dtype unless given."""
+    from ..factories import tensor
+    return tensor(data, dtype=dtype or self._data.dtype, requires_grad=requires_grad)
+
+
+Tensor.new_full = _new_full
+Tensor.new_tensor = _new_tensor
 Tensor.reshape_as = lambda self, other: reshape(self, *other._data.shape)
 Tensor.type_as = lambda self, other: self.to(other.dtype)
 
