@@ -230,8 +230,6 @@ class GradientRecorder:
         return hook
 
     def _grad_hook(self, layer, p):
-        pid = id(p)
-
         def hook(grad):
             if self._recording():
                 layer.seen_grad = True
