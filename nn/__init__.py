@@ -5,7 +5,9 @@
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
     loss = nn.CrossEntropyLoss()(model(x), y)
 
-`nn.data` (datasets, DataLoader) and `nn.metrics` are imported on first use.
+`nn.data` (datasets, DataLoader), `nn.metrics`, `nn.training` (fit, early stopping),
+`nn.tuning` (grid/random search), `nn.telemetry` (gradient-flow recorder) and
+`nn.parallel` (MPI data parallelism) are imported on first use.
 """
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh
@@ -30,7 +32,7 @@ __all__ = [
 
 
 def __getattr__(name):
-    if name in ("data", "metrics"):
+    if name in ("data", "metrics", "training", "tuning", "telemetry", "parallel"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
