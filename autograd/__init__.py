@@ -48,3 +48,12 @@ from . import functional
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .threads import get_num_threads, set_num_threads
+
+
+def __getattr__(name):
+    # submodules imported on first use: viz (graph pictures), testing (the testing kit),
+    # kernels (numba; importing it costs a few tenths of a second)
+    if name in ("viz", "testing", "kernels", "warmup"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
