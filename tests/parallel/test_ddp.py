@@ -183,3 +183,15 @@ def test_distributed_sampler_in_a_dataloader():
     assert sorted(seen) == list(range(10))
     with pytest.raises(ValueError, match="rank"):
         DistributedSampler(ds, num_replicas=2, rank=2)
+
+
+@needs_mpi
+def test_example_script_runs_on_two_ranks(tmp_path):
+    script = os.path.join(HERE, "..", "..", "examples", "ddp_train.py")
+    out = tmp_path / "model.npz"
+    cmd = [MPIEXEC, "-n", "2", "-host", "localhost", "-iface", "lo", sys.executable, script,
+           "--epochs", "2", "--synthetic", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "2 rank(s)" in proc.stdout and "epoch  2" in proc.stdout
+    assert set(ag.load(out)) == {"0.weight", "0.bias", "2.weight", "2.bias"}
