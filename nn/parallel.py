@@ -335,7 +335,9 @@ class DistributedDataParallel(Module):
             off += n
         world = self.comm.Get_size()
         if world > 1:
-            self.comm.Allreduce(_mpi().IN_PLACE, flat, op=_mpi().SUM)
+            summed = np.empty_like(flat)
+            self.comm.Allreduce(flat, summed)   # mpi4py's default op is SUM
+            flat = summed
             flat[:total] /= world
         self.sync_count += 1
         result = None
