@@ -211,20 +211,25 @@ def _log_number(a):
     return float(np.log(a)) if a > 0 else float("nan")
 
 
-class Maximum(Op):
-    """Elementwise max of two tensors; ties split the gradient in half, as PyTorch."""
+class _Extremum(Op):
+    """Elementwise max or min of two tensors; ties split the gradient in half, as PyTorch.
 
-    @staticmethod
-    def forward(ctx, a, b):
+    Subclasses choose the numpy function and the comparison that makes `a` the winner.
+    """
+
+    _pick = _beats = _name = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         try:
             x, y = data(a), data(b)
             ctx.shapes = (shape_of(a), shape_of(b))
-            ctx.wa = (x > y) + 0.5 * (x == y)
-            out = fix_float(np.maximum(x, y), x, y)  # float32 vs int64: float32
-            ctx.wa = _nan_wins(ctx.wa, out, x)
+            wa = cls._beats(x, y) + 0.5 * (x == y)
+            out = fix_float(cls._pick(x, y), x, y)  # float32 vs int64: float32
+            ctx.wa = _nan_wins(wa, out, x)
             return out
         except ValueError as e:  # numpy's broadcasting error
-            raise _broadcast_error("maximum", (a, b), e) from None
+            raise _broadcast_error(cls._name, (a, b), e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -234,27 +239,16 @@ class Maximum(Op):
                 reduce_to(g * (1.0 - wa), sb) if _grad_of(ctx, 1) else None)
 
 
-class Minimum(Op):
-    """Elementwise min of two tensors; ties split the gradient in half."""
+class Maximum(_Extremum):
+    """Elementwise max of two tensors."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        try:
-            x, y = data(a), data(b)
-            ctx.shapes = (shape_of(a), shape_of(b))
-            ctx.wa = (x < y) + 0.5 * (x == y)
-            out = fix_float(np.minimum(x, y), x, y)
-            ctx.wa = _nan_wins(ctx.wa, out, x)
-            return out
-        except ValueError as e:  # numpy's broadcasting error
-            raise _broadcast_error("minimum", (a, b), e) from None
+    _pick, _beats, _name = staticmethod(np.maximum), staticmethod(np.greater), "maximum"
 
-    @staticmethod
-    def backward(ctx, g):
-        wa = ctx.wa.astype(g._data.dtype, copy=False)
-        sa, sb = ctx.shapes
-        return (reduce_to(g * wa, sa) if _grad_of(ctx, 0) else None,
-                reduce_to(g * (1.0 - wa), sb) if _grad_of(ctx, 1) else None)
+
+class Minimum(_Extremum):
+    """Elementwise min of two tensors."""
+
+    _pick, _beats, _name = staticmethod(np.minimum), staticmethod(np.less), "minimum"
 
 
 class Where(Op):
