@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from ._util import norm_dim, reduce_to, shape_of, sum_to
 
 _state = grad_mode.state
+_add_reduce = np.add.reduce  # np.sum/np.mean without their Python wrappers
 
 
 def _out_data(ctx):
@@ -309,7 +310,7 @@ class Linear(Op):
         if e[1] is not None:
             xd = x._data
             gw = g2.T @ (xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd)
-        gb = g2.sum(0) if len(e) > 2 and e[2] is not None else None
+        gb = _add_reduce(g2, 0) if len(e) > 2 and e[2] is not None else None
         return gx, gw, gb
 
 
@@ -395,8 +396,8 @@ class MSELoss(Op):
         if reduction == "none":
             return sq
         if reduction == "sum":
-            return sq.sum(dtype=sq.dtype)
-        return sq.mean(dtype=sq.dtype)
+            return _add_reduce(sq, None)
+        return _add_reduce(sq, None) / sq.dtype.type(sq.size) if sq.size else sq.mean()
 
     @staticmethod
     def backward(ctx, g):
