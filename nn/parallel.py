@@ -222,6 +222,14 @@ class DistributedDataParallel(Module):
         return out
 
     def _prepare(self, out):
+        if self._expected is not None and any(self._arrived):
+            missing = [self._params[i][0] for i, (a, e) in enumerate(zip(self._arrived, self._expected)) if a < e]
+            self._expected = None
+            raise RuntimeError(
+                "DistributedDataParallel: the previous backward ended before every parameter's gradient "
+                f"arrived, so the gradients were not averaged (missing: {', '.join(missing[:5])}). Does the "
+                "loss use every output of the forward? If some outputs are left out on purpose, run "
+                "backward() under no_sync() and call sync_gradients() before opt.step().")
         self._round_sync = self.require_backward_grad_sync and ag.is_grad_enabled()
         self._synced = False
         if not self._round_sync:
@@ -271,6 +279,7 @@ class DistributedDataParallel(Module):
                     return self._sync(last=i, last_grad=grad)
             elif self._arrived[i] > expected[i]:
                 name = self._params[i][0]
+                self._expected = None  # this round is lost; the next forward starts afresh
                 raise RuntimeError(
                     f"DistributedDataParallel: parameter '{name}' received more gradient contributions "
                     f"({self._arrived[i]}) than the wrapped forward recorded ({expected[i]}); see "

@@ -152,6 +152,28 @@ def test_parameter_used_outside_forward_is_an_error():
     assert ddp.comm.allreduces == 1
 
 
+def test_unused_forward_output_is_reported_at_the_next_forward():
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 2), nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+
+    ddp = DistributedDataParallel(TwoHeads(), comm=_FakeComm())
+    x = ag.randn(3, 4)
+    ddp(x)[0].sum().backward()               # head b never gets its gradient: no averaging
+    assert ddp.comm.allreduces == 0
+    with pytest.raises(RuntimeError, match=r"missing: b\.weight"):
+        ddp(x)
+    ddp.zero_grad()
+    with ddp.no_sync():
+        ddp(x)[0].sum().backward()
+    ddp.sync_gradients()                     # the way out: average by hand
+    assert ddp.comm.allreduces == 1 and ddp.module.b.weight.grad is None
+
+
 def test_different_models_on_ranks_are_refused():
     class Mismatch(_FakeComm):
         def allgather(self, obj):
