@@ -72,6 +72,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                                f"{len(tensors)} tensors")
     if retain_graph is None:
         retain_graph = create_graph
+    if inputs is None and not create_graph and len(tensors) == 1 and not anomaly.enabled:
+        root = tensors[0]
+        if isinstance(root, Tensor) and root._fn is not None:
+            g = _root_grads(tensors, grad_tensors, False)[0]
+            _run_plain(root, g._data, retain_graph)
+            return
     grads = _root_grads(tensors, grad_tensors, create_graph)
     targets = None
     if inputs is not None:
@@ -161,9 +167,7 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
     them (hooks, `.grad`, the results of grad()).
     """
     fast = not create_graph
-    start = list(dict.fromkeys(t._fn for t in roots if t._fn is not None))
-    walk = _Walk(targets, accumulate, create_graph, start)
-
+    walk = _Walk(targets, accumulate, create_graph, roots)
     buffers = {}
     heap = []  # nodes holding a gradient, newest first: (-creation order, node)
     for t, g in zip(roots, root_grads):
@@ -176,14 +180,34 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
             if t._fn not in buffers:
                 heappush(heap, (-t._fn._seq, t._fn))
             _add_to_buffer(buffers, t._fn, t._nr, g)
+    _drain(heap, buffers, walk, retain_graph)
+    captured = walk.captured
+    if fast and captured is not None:
+        captured = [None if g is None else _wrap(g, False, None, 0, None) for g in captured]
+    return captured
 
+
+def _run_plain(root, g, retain_graph):
+    """`root.backward(g)` in the common case (one non-leaf root, ndarray gradient ``g``, no
+    create_graph, no inputs=, no anomaly mode): `_run` without its general set-up."""
+    walk = _Walk(None, True, False, None)
+    walk.given.add(id(g))
+    node = root._fn
+    buffers = {}
+    _add_to_buffer(buffers, node, root._nr, g)
+    _drain([(-node._seq, node)], buffers, walk, retain_graph)
+
+
+def _drain(heap, buffers, walk, retain_graph):
+    """Run the nodes of the heap newest first until every gradient has been delivered."""
+    create_graph = walk.create_graph
+    fast = not create_graph
     prev_mode = _state.enabled
     _state.enabled = create_graph
-    needed = walk.needed
     # the common case (plain backward(): no grad() targets, no anomaly mode) skips checks
-    simple = fast and needed is None and not anomaly.enabled
+    simple = fast and walk.needed is None and not anomaly.enabled
     deliver = walk.deliver_leaf
-    plain_leaves = simple and accumulate
+    plain_leaves = simple and walk.accumulate
     given = walk.given
     try:
         while heap:
@@ -219,10 +243,6 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, accumulate):
                     _add_to_buffer(buffers, nxt, nr, g)
     finally:
         _state.enabled = prev_mode
-    captured = walk.captured
-    if fast and captured is not None:
-        captured = [None if g is None else _wrap(g, False, None, 0, None) for g in captured]
-    return captured
 
 
 def _general_step(node, grads, fast, walk, retain_graph):
@@ -268,13 +288,14 @@ class _Walk:
     __slots__ = ("accumulate", "create_graph", "given", "needed", "capture_leaf",
                  "capture_node", "captured")
 
-    def __init__(self, targets, accumulate, create_graph, start):
+    def __init__(self, targets, accumulate, create_graph, roots):
         self.accumulate = accumulate
         self.create_graph = create_graph
         self.given = set()  # arrays handed to a .grad (or by the user): never aliased
         self.needed = self.captured = None
         self.capture_leaf = self.capture_node = _NO_CAPTURE
         if targets is not None:
+            start = list(dict.fromkeys(t._fn for t in roots if t._fn is not None))
             self.needed = _needed_nodes(start, targets)
             self.capture_leaf = {}
             self.capture_node = {}

@@ -16,6 +16,17 @@ _state = grad_mode.state
 _new = object.__new__
 
 
+def _engine():
+    """The engine module (imported on first use: it imports this module)."""
+    global _engine_module
+    if _engine_module is None:
+        from . import engine as _engine_module
+    return _engine_module
+
+
+_engine_module = None
+
+
 def _wrap(data, rg, fn, nr, vc):
     """Fast constructor used by the ops: no checks, no copies."""
     t = _new(Tensor)
@@ -413,9 +424,8 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. the graph leaves (accumulated in .grad)."""
-        from .engine import backward
-        backward((self,), None if gradient is None else (gradient,), retain_graph,
-                 create_graph, inputs)
+        _engine().backward((self,), None if gradient is None else (gradient,), retain_graph,
+                           create_graph, inputs)
 
     # ------------------------------------------------------------------ printing
     def __repr__(self):
