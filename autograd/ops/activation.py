@@ -13,9 +13,10 @@ from .. import grad_mode
 from ._util import kernels as K
 from ..function import Op
 from ..tensor import Tensor
-from ._util import norm_dim, reduce_to, shape_of, sum_to
+from ._util import norm_dim, reduce_to, shape_of, sum_rows, sum_to
 
 _state = grad_mode.state
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _add_reduce = np.add.reduce  # np.sum/np.mean without their Python wrappers
 
 
@@ -284,7 +285,15 @@ class Linear(Op):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = np.matmul(x._data, weight._data.T)
+        xd = x._data
+        if xd.ndim == 2:
+            out = np.dot(xd, weight._data.T)  # np.matmul's 2-D case with less dispatch
+            b = bias._data if bias is not None else None
+            if b is not None and out.size and out.dtype in _FLOATS and b.dtype == out.dtype \
+                    and b.flags.c_contiguous:
+                return K.bias_add_(out, b)
+        else:
+            out = np.matmul(xd, weight._data.T)
         if bias is not None:
             out += bias._data
         return out
@@ -305,12 +314,14 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         e = ctx._edges
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        gx = np.matmul(g, w._data) if e[0] is not None else None
+        gx = None
+        if e[0] is not None:  # np.dot: np.matmul's 2-D case with less dispatch (1.1 vs 1.4 us)
+            gx = np.dot(g, w._data) if g.ndim == 2 else np.matmul(g, w._data)
         gw = None
         if e[1] is not None:
             xd = x._data
-            gw = g2.T @ (xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd)
-        gb = _add_reduce(g2, 0) if len(e) > 2 and e[2] is not None else None
+            gw = np.dot(g2.T, xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd)
+        gb = sum_rows(g2) if len(e) > 2 and e[2] is not None else None
         return gx, gw, gb
 
 
