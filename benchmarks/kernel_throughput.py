@@ -169,6 +169,9 @@ def _workloads(n, rng):
     yield ("softplus", "backward", b2, lambda: K.softplus_backward(g, x),
            lambda: g * _np_sigmoid(x), t(lambda: aten.softplus_backward(tg, tx, 1.0, 20.0)))
 
+    if n >= 10**6:  # memory bandwidth: into preallocated outputs, as the copy reference
+        yield from _into_out(x, g, y_sig, y_tanh, b1, b2)
+
     rows = max(n // ROW, 1)
     x2 = x[: rows * ROW].reshape(rows, ROW)
     g2 = g[: rows * ROW].reshape(rows, ROW)
@@ -221,6 +224,35 @@ def _workloads(n, rng):
 
     yield ("bias_relu", "forward", 8 * n2, lambda: K.bias_act(z, bias, "relu"), np_bias_relu,
            t(lambda: torch.relu_(tz.add_(tb))))
+
+
+def _into_out(x, g, y_sig, y_tanh, b1, b2):
+    """relu/sigmoid/tanh and their backwards writing into a preallocated output.
+
+    A fresh 40 MB output costs its page faults (about 10k of them) on every call, which
+    hides the kernel's own speed; the bandwidth target is read from these rows."""
+    o = np.empty_like(x)
+    to = torch.from_numpy(o) if torch else None
+    tx, tg = (torch.from_numpy(x), torch.from_numpy(g)) if torch else (None, None)
+    ts, tt = (torch.from_numpy(y_sig), torch.from_numpy(y_tanh)) if torch else (None, None)
+    aten = torch.ops.aten if torch else None
+
+    def t(f):
+        return f if torch else None
+
+    yield ("relu", "forward out=", b1, lambda: K.relu(x, out=o), lambda: np.maximum(x, 0, out=o),
+           t(lambda: torch.clamp_min(tx, 0, out=to)))
+    yield ("relu", "backward out=", b2, lambda: K.relu_backward(g, x, out=o),
+           lambda: np.multiply(g, x > 0, out=o),
+           t(lambda: aten.threshold_backward.grad_input(tg, tx, 0, grad_input=to)))
+    yield ("sigmoid", "forward out=", b1, lambda: K.sigmoid(x, out=o), None,
+           t(lambda: torch.sigmoid(tx, out=to)))
+    yield ("sigmoid", "backward out=", b2, lambda: K.sigmoid_backward(g, y_sig, out=o), None,
+           t(lambda: aten.sigmoid_backward.grad_input(tg, ts, grad_input=to)))
+    yield ("tanh", "forward out=", b1, lambda: K.tanh(x, out=o), lambda: np.tanh(x, out=o),
+           t(lambda: torch.tanh(tx, out=to)))
+    yield ("tanh", "backward out=", b2, lambda: K.tanh_backward(g, y_tanh, out=o), None,
+           t(lambda: aten.tanh_backward.grad_input(tg, tt, grad_input=to)))
 
 
 def _epilogue_shapes(rng):

@@ -316,19 +316,24 @@ class ParallelGuard:
     0.66 ms serially. Each parallel call is timed (two ``perf_counter`` calls,
     only on the large-array path); one that takes longer than
     ``2 * SERIAL_NS_PER_ELEMENT * n + 200 us`` (twice a pessimistic serial
-    estimate) switches every kernel to serial for ``BACKOFF_S`` seconds
-    (doubling while stalls repeat, up to ``MAX_BACKOFF_S``), then parallel is
-    tried again.
+    estimate) counts as a stall; ``STREAK`` stalls in a row switch every
+    kernel to serial for ``BACKOFF_S`` seconds (doubling while stalls repeat,
+    up to ``MAX_BACKOFF_S``), then parallel is tried again. One stall alone
+    is not enough: on a quiet machine about 1 call in 1,000 takes that long
+    (a timer interrupt, page faults of a fresh output), and backing off on
+    each of those kept the kernels serial a third of the time.
     """
 
     SERIAL_NS_PER_ELEMENT = 1.5
     BACKOFF_S = 0.5
     MAX_BACKOFF_S = 30.0
+    STREAK = 2
 
     def __init__(self):
         self.off_until = 0.0
         self.backoff = self.BACKOFF_S
         self.stalls = 0
+        self.streak = 0
 
     def __call__(self, serial, parallel, n, *args):
         """Run ``parallel(*args)`` (or ``serial(*args)`` while backing off); return its result."""
@@ -342,9 +347,13 @@ class ParallelGuard:
             return res  # this call compiled the kernel: not a stall
         if dt > 2e-9 * self.SERIAL_NS_PER_ELEMENT * n + 2e-4:
             self.stalls += 1
-            self.off_until = now + dt + self.backoff
-            self.backoff = min(2 * self.backoff, self.MAX_BACKOFF_S)
+            self.streak += 1
+            if self.streak >= self.STREAK:
+                self.streak = 0
+                self.off_until = now + dt + self.backoff
+                self.backoff = min(2 * self.backoff, self.MAX_BACKOFF_S)
         else:
+            self.streak = 0
             self.backoff = self.BACKOFF_S
         return res
 

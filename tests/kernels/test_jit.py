@@ -54,7 +54,7 @@ def test_as_float(value, dtype):
     assert a.dtype == dtype and a.flags.c_contiguous and a.shape == np.shape(value)
 
 
-def test_parallel_guard_backs_off_after_a_stall():
+def test_parallel_guard_backs_off_after_stalls_in_a_row():
     import time
 
     from numbagrad.autograd.kernels._jit import ParallelGuard
@@ -70,13 +70,22 @@ def test_parallel_guard_backs_off_after_a_stall():
         time.sleep(0.01)
         return "p"
 
+    def quick(x):
+        calls.append("parallel")
+        return "p"
+
+    N = 10**6  # a stall is over 3.2 ms here: a sleepy VM's wake-up stays below that
     g = ParallelGuard()
     g.BACKOFF_S = 0.05
     g.backoff = 0.05
-    assert g(serial, stalling, 10, 0) == "p"  # 10 ms for 10 elements: a stall
+    assert g(serial, stalling, N, 0) == "p"  # 10 ms for 1e6 elements (limit 3.2 ms): a stall
     assert g.stalls == 1
-    assert g(serial, stalling, 10, 0) == "s"  # backing off
+    assert g(serial, quick, N, 0) == "p"  # one stall alone (a hiccup) does not back off
+    assert g(serial, stalling, N, 0) == "p"
+    assert g(serial, stalling, N, 0) == "p"  # the second stall in a row does
+    assert g.stalls == 3
+    assert g(serial, stalling, N, 0) == "s"  # backing off
     time.sleep(0.08)
-    assert g(serial, lambda x: "p", 10, 0) == "p"  # retried after the backoff, no stall
+    assert g(serial, quick, N, 0) == "p"  # retried after the backoff, no stall
     assert g.backoff == g.BACKOFF_S
-    assert calls == ["parallel", "serial"]
+    assert calls == ["parallel"] * 4 + ["serial", "parallel"]
