@@ -34,6 +34,11 @@ from . import fused
 from .serialization import load, save
 from .ops import (addcdiv, addcmul, clamp_max, clamp_min, floor_divide, fmax, fmin,  # noqa: E402
                   index_select, masked_select, remainder, swapaxes, swapdims, tril, triu)
+from .ops import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: E402
+                  arctanh, asin, asinh, atan, atan2, atanh, cdist, cosh, cosine_similarity,
+                  cross, cumprod, diag, diagonal, einsum, erfc, exp2, frac, hypot, kron,
+                  logaddexp, median, meshgrid, nan_to_num, pairwise_distance, repeat_interleave,
+                  roll, sgn, sinh, tensordot, tile, trace, xlogy)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .tensor import Size, Tensor

@@ -544,3 +544,13 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         per = per.reshape(())
     return _reduce(per, reduction)
 
+
+# ----------------------------------------------------------------------------- distances
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine similarity of x1 and x2 along dim (broadcast); norms clamped to at least eps."""
+    return _ops.cosine_similarity(x1, x2, dim=dim, eps=eps)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """p-norm of x1 - x2 + eps over the last dim (broadcast)."""
+    return _ops.pairwise_distance(x1, x2, p=p, eps=eps, keepdim=keepdim)

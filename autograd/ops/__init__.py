@@ -549,3 +549,36 @@ Tensor.type_as = lambda self, other: self.to(other.dtype)
 
 # Tensor methods reach the op table through this module reference (no import cycle).
 sys.modules[Tensor.__module__]._O = sys.modules[__name__]
+
+
+# ----------------------------------------------------------------------------- more ops
+# Inverse trig/hyperbolic functions and friends, cumprod/median, roll/diagonal/tile/...,
+# einsum/tensordot/kron/cross and distances: the functions, then their Tensor methods.
+from .elementwise import (Acos, Acosh, Asin, Asinh, Atan, Atan2, Atanh, Cosh, Erfc,  # noqa: E402
+                          Exp2, Frac, Hypot, LogAddExp, NanToNum, Sinh, XLogY, acos, acosh,
+                          arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,
+                          asinh, atan, atan2, atanh, cosh, erfc, exp2, frac, hypot, logaddexp,
+                          nan_to_num, sgn, sinh, xlogy)
+from .linalg import (Einsum, cdist, cosine_similarity, cross, einsum, kron,  # noqa: E402
+                     pairwise_distance, tensordot, trace)
+from .reduction import CumProd, MedianAll, cumprod, median  # noqa: E402
+from .shape import (Diagonal, DiagonalScatter, Roll, diag, diagonal, meshgrid,  # noqa: E402
+                    repeat_interleave, roll, tile)
+
+
+def _tile_method(self, *dims):
+    """x.tile(2, 3) or x.tile((2, 3))"""
+    return tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
+                else dims)
+
+
+_MORE_METHODS = dict(
+    asin=asin, acos=acos, atan=atan, arcsin=asin, arccos=acos, arctan=atan, sinh=sinh,
+    cosh=cosh, asinh=asinh, acosh=acosh, atanh=atanh, arcsinh=asinh, arccosh=acosh,
+    arctanh=atanh, atan2=atan2, arctan2=atan2, hypot=hypot, logaddexp=logaddexp, xlogy=xlogy,
+    exp2=exp2, erfc=erfc, sgn=sgn, frac=frac, nan_to_num=nan_to_num, cumprod=cumprod,
+    median=median, roll=roll, diag=diag, diagonal=diagonal, trace=trace, tile=_tile_method,
+    repeat_interleave=repeat_interleave, kron=kron, cross=cross,
+)
+for _name, _fn in _MORE_METHODS.items():
+    setattr(Tensor, _name, _fn)

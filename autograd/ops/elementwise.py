@@ -653,3 +653,499 @@ def remainder(a, b):
         return wrap(np.asarray(fix_float(np.remainder(x, y), x, y)))
     except ValueError as e:
         raise _broadcast_error("remainder", (a, b), e) from None
+
+
+# ----------------------------------------------------------------------------- more math
+# Inverse trigonometric and hyperbolic functions, exp2, erfc, frac, nan_to_num (unary), and
+# atan2, hypot, logaddexp, xlogy (binary). Outside the domain (asin(2), acosh(0.5),
+# atanh(2)) the value is NaN, as in PyTorch; atanh(+-1) is +-inf.
+def _float_data(x):
+    """x's data as a float array: integer tensors compute in the default float dtype."""
+    d = x._data
+    if d.dtype.kind not in "fc":
+        from .. import dtypes
+        d = d.astype(dtypes.get_default_dtype())
+    return d
+
+
+def _unary_errstate():
+    return np.errstate(invalid="ignore", divide="ignore", over="ignore")
+
+
+class Asin(Op):
+    """arcsin(x); gradient 1 / sqrt(1 - x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _unary_errstate():
+            return np.arcsin(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * (1.0 - x * x).rsqrt(),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        with _unary_errstate():
+            return (g / np.sqrt(1.0 - d * d),)
+
+
+class Acos(Op):
+    """arccos(x); gradient -1 / sqrt(1 - x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _unary_errstate():
+            return np.arccos(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (-g * (1.0 - x * x).rsqrt(),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        with _unary_errstate():
+            return (-g / np.sqrt(1.0 - d * d),)
+
+
+class Atan(Op):
+    """arctan(x); gradient 1 / (1 + x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arctan(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / (x * x + 1.0),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        return (g / (d * d + 1.0),)
+
+
+class Sinh(Op):
+    """sinh(x); gradient cosh(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _unary_errstate():
+            return np.sinh(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * Cosh.apply(x),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        with _unary_errstate():
+            return (g * np.cosh(ctx.saved_tensors[0]._data),)
+
+
+class Cosh(Op):
+    """cosh(x); gradient sinh(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _unary_errstate():
+            return np.cosh(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * Sinh.apply(x),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        with _unary_errstate():
+            return (g * np.sinh(ctx.saved_tensors[0]._data),)
+
+
+class Asinh(Op):
+    """arcsinh(x); gradient 1 / sqrt(x^2 + 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arcsinh(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * (x * x + 1.0).rsqrt(),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        with _unary_errstate():
+            return (g / np.sqrt(d * d + 1.0),)
+
+
+class Acosh(Op):
+    """arccosh(x) (NaN below 1); gradient 1 / sqrt(x^2 - 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _unary_errstate():
+            return np.arccosh(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * (x * x - 1.0).rsqrt(),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        with _unary_errstate():
+            return (g / np.sqrt(d * d - 1.0),)
+
+
+class Atanh(Op):
+    """arctanh(x) (+-inf at +-1, NaN outside [-1, 1]); gradient 1 / (1 - x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _unary_errstate():
+            return np.arctanh(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / (1.0 - x * x),)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        with _unary_errstate():
+            return (g / (1.0 - d * d),)
+
+
+_LN2 = float(np.log(2.0))
+
+
+class Exp2(Op):
+    """2 ** x; gradient 2 ** x * ln 2."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        with _unary_errstate():
+            return np.exp2(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.output * _LN2,)
+
+
+def _erfc_array(d):
+    """erfc on an ndarray, accurate in the tail (1 - erf(x) is not, beyond x ~ 0.5)."""
+    try:
+        from scipy.special import erfc as _sp_erfc
+    except ImportError:  # scipy is optional: the C library's erfc, element by element
+        import math
+        out = np.frompyfunc(math.erfc, 1, 1)(d)
+        return np.asarray(out, dtype=d.dtype)
+    return np.asarray(_sp_erfc(d), dtype=d.dtype)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / float(np.sqrt(np.pi))
+
+
+class Erfc(Op):
+    """The complementary error function 1 - erf(x); gradient -2/sqrt(pi) exp(-x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erfc_array(_float_data(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * (x * x * -1.0).exp() * -_TWO_OVER_SQRT_PI,)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        d = ctx.saved_tensors[0]._data
+        return (g * np.exp(-(d * d)) * g.dtype.type(-_TWO_OVER_SQRT_PI),)
+
+
+class Frac(Op):
+    """x - trunc(x) (the sign of x kept); gradient 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        d = x._data
+        with _unary_errstate():
+            return d - np.trunc(d)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (g,)
+
+
+class NanToNum(Op):
+    """NaN, +inf and -inf replaced by numbers; the gradient passes where x is finite."""
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        d = x._data
+        ctx.finite = np.isfinite(d)
+        return np.nan_to_num(d, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.finite.astype(g._data.dtype), None, None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (g * ctx.finite, None, None, None)
+
+
+def _require_tensors(opname, *operands):
+    for o in operands:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{opname}(): argument 'other' must be Tensor, not "
+                            f"{type(o).__name__}")
+
+
+def _require_float(opname, *operands):
+    for o in operands:
+        dt = np.asarray(data(o)).dtype
+        if dt.kind not in "fc":
+            raise NotImplementedError(f'"{opname}_cpu" not implemented for {dt} operands '
+                                      f'(shapes {[tuple(np.shape(data(t))) for t in operands]})')
+
+
+class Atan2(Op):
+    """atan2(a, b), the angle of (b, a); gradient (b, -a) / (a^2 + b^2), 0 at the origin."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            return fix_float(np.arctan2(x, y), x, y)
+        except ValueError as e:
+            raise _broadcast_error("atan2", (a, b), e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        r2 = a * a + b * b
+        zero = r2._data == 0
+        recip = MaskedFill.apply(r2, zero, 1.0).reciprocal() if zero.any() else r2.reciprocal()
+        if zero.any():
+            recip = MaskedFill.apply(recip, zero, 0.0)
+        return (reduce_to(g * b * recip, a._data.shape) if _grad_of(ctx, 0) else None,
+                reduce_to(-g * a * recip, b._data.shape) if _grad_of(ctx, 1) else None)
+
+
+class Hypot(Op):
+    """sqrt(a^2 + b^2); gradient (a, b) / hypot (NaN at the origin, as PyTorch)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            return fix_float(np.hypot(x, y), x, y)
+        except ValueError as e:
+            raise _broadcast_error("hypot", (a, b), e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        q = g / ctx.output
+        return (reduce_to(q * a, a._data.shape) if _grad_of(ctx, 0) else None,
+                reduce_to(q * b, b._data.shape) if _grad_of(ctx, 1) else None)
+
+
+class LogAddExp(Op):
+    """log(exp(a) + exp(b)), computed stably; gradient 1 / (1 + exp(b - a)) for a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            with _unary_errstate():
+                return fix_float(np.logaddexp(x, y), x, y)
+        except ValueError as e:
+            raise _broadcast_error("logaddexp", (a, b), e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if _grad_of(ctx, 0):
+            ga = reduce_to(g / ((b - a).exp() + 1.0), a._data.shape)
+        if _grad_of(ctx, 1):
+            gb = reduce_to(g / ((a - b).exp() + 1.0), b._data.shape)
+        return ga, gb
+
+
+class XLogY(Op):
+    """x * log(y), and 0 where x == 0 (unless y is NaN), as torch.xlogy."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            x, y = data(a), data(b)
+            ctx.save_for_backward(a, b)
+            with _unary_errstate():
+                ly = np.log(y)
+                out = np.asarray(x * ly)
+                zero = np.asarray((x == 0) & ~np.isnan(y))
+                if zero.any():
+                    out = np.where(zero, 0, out).astype(out.dtype)
+            return fix_float(out, x, y)
+        except ValueError as e:
+            raise _broadcast_error("xlogy", (a, b), e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        x, y = data(a), data(b)
+        if _grad_of(ctx, 0):
+            ga = XLogY.apply(g, b)
+            mask = np.asarray((x == 0) & (y <= 0))
+            if mask.any():
+                ga = MaskedFill.apply(ga, np.broadcast_to(mask, ga._data.shape), 0.0)
+            ga = reduce_to(ga, a._data.shape)
+        if _grad_of(ctx, 1):
+            gb = reduce_to(g * a / b, b._data.shape)
+        return ga, gb
+
+
+def _floatify(x):
+    """Integer tensors become the default float dtype (PyTorch's rule for float-valued ops)."""
+    if x._data.dtype.kind not in "fc":
+        from .. import dtypes
+        return x.to(dtypes.get_default_dtype())
+    return x
+
+
+def asin(input):
+    """Inverse sine (NaN outside [-1, 1])."""
+    return Asin.apply(_floatify(input))
+
+
+def acos(input):
+    """Inverse cosine (NaN outside [-1, 1])."""
+    return Acos.apply(_floatify(input))
+
+
+def atan(input):
+    """Inverse tangent."""
+    return Atan.apply(_floatify(input))
+
+
+def sinh(input):
+    """Hyperbolic sine."""
+    return Sinh.apply(_floatify(input))
+
+
+def cosh(input):
+    """Hyperbolic cosine."""
+    return Cosh.apply(_floatify(input))
+
+
+def asinh(input):
+    """Inverse hyperbolic sine."""
+    return Asinh.apply(_floatify(input))
+
+
+def acosh(input):
+    """Inverse hyperbolic cosine (NaN below 1)."""
+    return Acosh.apply(_floatify(input))
+
+
+def atanh(input):
+    """Inverse hyperbolic tangent (+-inf at +-1, NaN outside [-1, 1])."""
+    return Atanh.apply(_floatify(input))
+
+
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def exp2(input):
+    """2 ** input"""
+    return Exp2.apply(_floatify(input))
+
+
+def erfc(input):
+    """Complementary error function 1 - erf(input), accurate in the tail."""
+    return Erfc.apply(_floatify(input))
+
+
+def sgn(input):
+    """sign(input) for real tensors (PyTorch's sgn extends sign to complex numbers)."""
+    return Sign.apply(input)
+
+
+def frac(input):
+    """input - trunc(input); gradient 1."""
+    _require_float("frac", input)
+    return Frac.apply(input)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN -> nan, +inf -> posinf, -inf -> neginf (defaults: 0 and the dtype's max and min)."""
+    if input._data.dtype.kind not in "fc":
+        return Clone.apply(input)  # integers have nothing to replace
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def atan2(input, other):
+    """Elementwise arctan(input / other) in the right quadrant (both tensors, broadcast)."""
+    _require_tensors("atan2", input, other)
+    return Atan2.apply(input, other)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other):
+    """sqrt(input^2 + other^2) of two float tensors (broadcast)."""
+    _require_tensors("hypot", input, other)
+    _require_float("hypot", input, other)
+    return Hypot.apply(input, other)
+
+
+def logaddexp(input, other):
+    """log(exp(input) + exp(other)), computed without overflow (float tensors, broadcast)."""
+    _require_tensors("logaddexp", input, other)
+    _require_float("logaddexp", input, other)
+    return LogAddExp.apply(input, other)
+
+
+def xlogy(input, other):
+    """input * log(other), 0 where input == 0 (either may be a number)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("xlogy(): expected at least one Tensor argument")
+    return XLogY.apply(input, other)

@@ -418,3 +418,163 @@ def count_nonzero(input, dim=None):
     """Number of non-zero elements."""
     axes = None if dim is None else norm_dims(dim, input._data.ndim, "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(input._data, axis=axes), dtype=np.int64))
+
+
+# ----------------------------------------------------------------------------- cumprod, median
+class CumProd(Op):
+    """Cumulative product along a dim.
+
+    Gradient without zeros: reversed cumsum(g * out) / x. With zeros that formula divides by
+    zero, so, as PyTorch does: an O(n) masked formula on arrays when the backward is not
+    recorded, and the O(n^2) sum over omitted products (itself differentiable) when it is.
+    """
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.save_for_backward(x)
+        ctx.dim = dim
+        return np.cumprod(x._data, axis=dim).reshape(x._data.shape)  # 0-d stays 0-d
+
+    @staticmethod
+    def backward(ctx, g):
+        from .. import grad_mode
+        (x,) = ctx.saved_tensors
+        d, xd = ctx.dim, x._data
+        if xd.ndim == 0 or xd.shape[d] <= 1:
+            return (g, None)
+        if not (xd == 0).any():
+            w = g * ctx.output
+            return (w.flip(d).cumsum(d).flip(d) / x, None)
+        if not grad_mode.is_grad_enabled():
+            return (wrap(_cumprod_grad_zeros(g._data, xd, ctx.output._data, d)), None)
+        return (_cumprod_grad_omitted(g, x, d), None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        d, xd = ctx.dim, x._data
+        if xd.ndim == 0 or xd.shape[d] <= 1:
+            return (g, None)
+        out = ctx.output._data
+        if not (xd == 0).any():
+            w = g * out
+            return (np.flip(np.cumsum(np.flip(w, d), d), d) / xd, None)
+        return (_cumprod_grad_zeros(g, xd, out, d), None)
+
+
+def _cumprod_grad_zeros(g, x, out, d):
+    """Gradient of cumprod along d on arrays, where x may hold zeros (PyTorch's O(n) scheme).
+
+    With z1 the first zero of a slice: before z1 the no-zero formula holds; at z1 the
+    gradient is prod(x[:z1]) * sum_{z1<=j<z2} g_j prod(x[z1+1..j]); after z1 it is 0.
+    """
+    is_zero = x == 0
+    count = np.cumsum(is_zero, axis=d)
+    before = count == 0
+    w = np.where(before, g * out, 0)
+    safe = np.where(before, x, 1)
+    gi = np.where(before, np.flip(np.cumsum(np.flip(w, d), d), d) / safe, 0).astype(g.dtype)
+    upto2 = count == 1  # from the first zero up to (not including) the second
+    first = is_zero & upto2
+    between = upto2 & ~first
+    prods = np.cumprod(np.where(between, x, 1), axis=d)
+    s = np.sum(prods * np.where(upto2, g, 0), axis=d, keepdims=True)
+    z1 = np.argmax(first, axis=d)[..., None] if d == x.ndim - 1 else \
+        np.expand_dims(np.argmax(first, axis=d), d)
+    lead = np.take_along_axis(out, np.maximum(z1 - 1, 0), axis=d)
+    lead = np.where(z1 == 0, 1, lead)
+    return np.where(first, s * lead, gi).astype(g.dtype, copy=False)
+
+
+def _cumprod_grad_omitted(g, x, d):
+    """The recorded (differentiable) gradient of cumprod with zeros: for each k,
+    sum_{j>=k} g_j * prod_{i<=j, i!=k} x_i, from prod(x[:k]) and cumprod(x[k+1:])."""
+    from .shape import cat, narrow
+    n = x._data.shape[d]
+    one_shape = list(x._data.shape)
+    one_shape[d] = 1
+    ones = wrap(np.ones(one_shape, dtype=x._data.dtype))
+    parts = []
+    for k in range(n):
+        if k == 0:
+            omitted = cat([ones, cumprod(narrow(x, d, 1, n - 1), d)], d)
+        else:
+            until_k = prod(narrow(x, d, 0, k), d, keepdim=True)
+            if k == n - 1:
+                omitted = until_k
+            else:
+                after = cumprod(narrow(x, d, k + 1, n - k - 1), d)
+                omitted = cat([until_k, until_k * after], d)
+        parts.append(sum(narrow(g, d, k, n - k) * omitted, d, keepdim=True))
+    return cat(parts, d)
+
+
+def cumprod(input, dim, dtype=None):
+    """Cumulative product along dim (its gradient is right also where input has zeros)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(np.int64)  # PyTorch: integer (and bool) inputs accumulate in int64
+    return CumProd.apply(input, dim=norm_dim(dim, input._data.ndim, "cumprod"))
+
+
+MedianResult = collections.namedtuple("median", ["values", "indices"])
+
+
+class MedianAll(Op):
+    """The lower median of all elements (NaN if any is NaN); ties share the gradient evenly,
+    as PyTorch's median() without dim."""
+
+    @staticmethod
+    def forward(ctx, x):
+        d = x._data
+        flat = d.reshape(-1)
+        ctx.in_shape = d.shape
+        if flat.size == 0:
+            if d.dtype.kind not in "fc":
+                raise RuntimeError("median(): cannot compute the median of an empty integer "
+                                   "tensor")
+            ctx.weights = np.zeros(d.shape, d.dtype)
+            return np.array(np.nan, dtype=d.dtype)
+        s = np.sort(flat)
+        v = s[(flat.size - 1) // 2]
+        if d.dtype.kind == "f" and np.isnan(s[-1]):
+            v = s[-1]  # a NaN sorts last: the median is NaN
+            mask = np.isnan(d)
+        else:
+            mask = d == v
+        ctx.weights = mask / mask.sum()
+        return np.asarray(v, dtype=d.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.weights.astype(g._data.dtype, copy=False),)
+
+
+def median(input, dim=None, keepdim=False):
+    """median(): the lower median of all elements; median(dim): (values, indices) of the lower
+    median along dim (a NaN wins, as in PyTorch); the gradient goes to the selected element."""
+    from .shape import gather_along
+    if dim is None:
+        return MedianAll.apply(input)
+    arr = input._data
+    d = norm_dim(dim, arr.ndim, "median")
+    if arr.ndim == 0:
+        return MedianResult(input.clone(), wrap(np.zeros((), np.int64)))
+    n = arr.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    # the lower median's position in a stable sort (PyTorch picks the same element on ties)
+    idx = np.take(np.argsort(arr, axis=d, kind="stable"), [(n - 1) // 2], axis=d)
+    if arr.dtype.kind == "f":
+        nan = np.isnan(arr)
+        has_nan = nan.any(axis=d, keepdims=True)
+        if has_nan.any():  # the first NaN of a slice is its median
+            idx = np.where(has_nan, np.argmax(nan, axis=d, keepdims=True), idx)
+    idx = np.ascontiguousarray(idx).astype(np.int64)
+    values = gather_along(input, d, idx, keepdim)
+    if not keepdim:
+        idx = np.squeeze(idx, axis=d)
+    return MedianResult(values, wrap(idx))

@@ -723,3 +723,200 @@ def one_hot(tensor, num_classes=-1):
     return _wrap(out, False, None, 0, None)
 
 
+
+
+# ----------------------------------------------------------------------------- roll, diagonals, tiling
+def _int_tuple(v):
+    return (int(v),) if isinstance(v, numbers.Integral) else tuple(int(s) for s in v)
+
+
+class Roll(Op):
+    """Shift elements circularly along dims (all, flattened, when dims is None)."""
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x._data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (Roll.apply(g, tuple(-s for s in ctx.shifts), ctx.dims), None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (np.roll(g, tuple(-s for s in ctx.shifts), ctx.dims), None, None)
+
+
+def roll(input, shifts, dims=None):
+    """Roll along dims by shifts (ints or tuples of equal length); dims=None rolls the
+    flattened tensor and restores the shape."""
+    shifts = _int_tuple(shifts)
+    nd = input._data.ndim
+    if dims is None or (not isinstance(dims, numbers.Integral) and len(dims) == 0):
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, "
+                               "dims:0")
+        return Roll.apply(input, shifts, None)
+    dims = _int_tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    dims = tuple(norm_dim(d, nd, "roll") for d in dims)
+    if nd == 0:
+        return Roll.apply(input, (0,), None)
+    return Roll.apply(input, shifts, dims)
+
+
+def _diag_index(shape, offset, dim1, dim2):
+    """(rows, cols) of the offset diagonal of dims (dim1, dim2) of a tensor of `shape`."""
+    n1, n2 = shape[dim1], shape[dim2]
+    if offset >= 0:
+        n = max(0, min(n1, n2 - offset))
+        return np.arange(n), np.arange(n) + offset
+    n = max(0, min(n1 + offset, n2))
+    return np.arange(n) - offset, np.arange(n)
+
+
+class Diagonal(Op):
+    """The offset diagonal of dims (dim1, dim2), appended as the last dim (a copy)."""
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.params = (x._data.shape, offset, dim1, dim2)
+        return np.diagonal(x._data, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, offset, dim1, dim2 = ctx.params
+        return (DiagonalScatter.apply(g, shape, offset, dim1, dim2), None, None, None)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        return (_diag_scatter(g, *ctx.params), None, None, None)
+
+
+def _diag_scatter(g, shape, offset, dim1, dim2):
+    out = np.zeros(shape, dtype=g.dtype)
+    rows, cols = _diag_index(shape, offset, dim1, dim2)
+    np.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = g
+    return out
+
+
+class DiagonalScatter(Op):
+    """zeros(shape) with g written on the offset diagonal of dims (dim1, dim2): the
+    gradient of Diagonal, and the matrix that diag(vector) builds."""
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, dim1, dim2):
+        ctx.params = (offset, dim1, dim2)
+        return _diag_scatter(g._data, shape, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return (Diagonal.apply(gg, *ctx.params), None, None, None, None)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The offset diagonal of dims (dim1, dim2), as a new last dim (a copy, not a view)."""
+    nd = input._data.ndim
+    d1, d2 = norm_dim(dim1, nd, "diagonal"), norm_dim(dim2, nd, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, int(offset), d1, d2)
+
+
+def diag(input, diagonal=0):
+    """1-D input: a square matrix with input on the given diagonal; 2-D input: that diagonal."""
+    nd = input._data.ndim
+    k = int(diagonal)
+    if nd == 1:
+        m = input._data.shape[0] + abs(k)
+        return DiagonalScatter.apply(input, (m, m), k, 0, 1)
+    if nd == 2:
+        return Diagonal.apply(input, k, 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
+
+
+def tile(input, dims):
+    """Repeat the tensor dims[i] times along each dim; missing leading dims count as 1."""
+    dims = _int_tuple(dims)
+    nd = input._data.ndim
+    if len(dims) < nd:
+        dims = (1,) * (nd - len(dims)) + dims
+    return repeat(input, *dims)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element (each slice along dim) repeats times; repeats is an int or a 1-D
+    tensor with one count per slice. dim=None flattens first. With a single tensor of counts,
+    returns the repeated indices (torch.repeat_interleave(repeats))."""
+    if repeats is None:  # repeat_interleave(counts): 0, 1, 1, 2, 2, 2, ...
+        counts = np.asarray(data(input))
+        if counts.ndim > 1 or counts.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave: repeats must be 0-dim or 1-dim integer "
+                               f"tensor, got shape {tuple(counts.shape)} and dtype {counts.dtype}")
+        counts = counts.reshape(-1)
+        if counts.size and counts.min() < 0:
+            raise RuntimeError("repeat_interleave: repeats can not be negative")
+        return wrap(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    x = input
+    if dim is None:
+        x = x.reshape(-1)
+        d = 0
+    else:
+        d = norm_dim(dim, x._data.ndim, "repeat_interleave")
+        if x._data.ndim == 0:
+            x = x.reshape(1)
+    n = x._data.shape[d]
+    reps = np.asarray(data(repeats))
+    if reps.dtype.kind not in "iu":
+        raise RuntimeError(f"repeat_interleave: repeats must be an int or an integer tensor, "
+                           f"got dtype {reps.dtype}")
+    if reps.ndim > 1:
+        raise RuntimeError("repeat_interleave: repeats must be 0-dim or 1-dim tensor")
+    if reps.ndim == 1 and reps.size not in (1, n):
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {reps.size} and input.size({d}) = {n}")
+    if reps.size and reps.min() < 0:
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    idx = np.repeat(np.arange(n, dtype=np.int64), np.broadcast_to(reps.reshape(-1), (n,)))
+    if output_size is not None and idx.size != output_size:
+        raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match the "
+                           f"sum of repeats {idx.size}")
+    return AdvancedIndex.apply(x, key=(slice(None),) * d + (idx,))
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors: indexing 'ij' (matrix, the default) or 'xy'
+    (Cartesian: the first two output dims swapped). Outputs are broadcast views."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t_ in tensors:
+        if t_._data.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got a tensor of shape {tuple(t_._data.shape)}")
+    if len({t_._data.dtype for t_ in tensors}) > 1:
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    sizes = [t_._data.size for t_ in tensors]
+    pos = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        pos[0], pos[1] = 1, 0
+    shape = [0] * len(tensors)
+    for i, p in enumerate(pos):
+        shape[p] = sizes[i]
+    out = []
+    for i, t_ in enumerate(tensors):
+        view_shape = [1] * len(tensors)
+        view_shape[pos[i]] = sizes[i]
+        out.append(expand(t_.reshape(*view_shape), *shape))
+    return tuple(out)

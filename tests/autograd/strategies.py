@@ -1277,3 +1277,339 @@ def run_gradcheck(spec, data, second=False):
         assert ag.gradgradcheck(fn, tuple(xs), **spec.gc_kw)
     else:
         assert ag.gradcheck(fn, tuple(xs), **spec.gc_kw)
+
+
+# ============================================================================= more ops
+# asin ... xlogy, cumprod, median, roll, diag/diagonal/trace, tile, repeat_interleave, meshgrid,
+# kron, tensordot, cross, einsum, cdist, cosine_similarity, pairwise_distance. Category
+# "more": compared with torch in test_ops_more.py; gradcheck/gradgradcheck as every op.
+X = "more"
+op("asin", X, lambda L, a: L.asin(a), unary(-0.9, 0.9))
+op("arcsin_method", X, lambda L, a: a.arcsin(), unary(-0.9, 0.9))
+op("acos", X, lambda L, a: L.acos(a), unary(-0.9, 0.9))
+op("arccos", X, lambda L, a: L.arccos(a), unary(-0.9, 0.9))
+op("atan", X, lambda L, a: L.atan(a), unary())
+op("arctan_method", X, lambda L, a: a.arctan(), unary())
+op("sinh", X, lambda L, a: L.sinh(a), unary())
+op("cosh", X, lambda L, a: a.cosh(), unary())
+op("asinh", X, lambda L, a: L.asinh(a), unary())
+op("acosh", X, lambda L, a: L.acosh(a), unary(1.1, 4.0))
+op("atanh", X, lambda L, a: a.atanh(), unary(-0.9, 0.9))
+op("arcsinh_arccosh_arctanh", X, lambda L, a: L.arcsinh(a) + L.arccosh(a + 2.0) +
+   L.arctanh(a * 0.2), unary(-0.9, 3.0))
+op("exp2", X, lambda L, a: L.exp2(a), unary())
+op("erfc", X, lambda L, a: L.erfc(a), unary(-4.0, 4.0))
+op("erfc_method", X, lambda L, a: a.erfc(), unary())
+op("sgn", X, lambda L, a: L.sgn(a) * a, unary(avoid=(0.0,)))
+op("frac", X, lambda L, a: L.frac(a), unary(avoid=(-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)))
+op("frac_method", X, lambda L, a: a.frac(), unary(avoid=(-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)))
+
+
+def _nan_to_num_inputs(draw, dtype, small):
+    shp = draw(shapes(**_sz(small)))
+    a = draw(arrays(shp, dtype))
+    if a.size and not small:  # finite differences cannot step off inf (gradcheck is small)
+        special = draw(hnp.arrays(np.int8, shp, elements=st.integers(0, 5)))
+        a = np.where(special == 1, np.nan, np.where(special == 2, np.inf,
+                                                    np.where(special == 3, -np.inf, a)))
+        a = a.astype(dtype)
+    kw = draw(st.sampled_from([{}, {"nan": 1.5}, {"nan": -1.0, "posinf": 9.0},
+                               {"posinf": 2.0, "neginf": -2.0}]))
+    return (a,), {"kw": kw}
+
+
+op("nan_to_num", X, lambda L, a, kw: L.nan_to_num(a, **kw), custom(_nan_to_num_inputs))
+op("nan_to_num_method", X, lambda L, a, kw: a.nan_to_num(**kw) * 2.0,
+   custom(_nan_to_num_inputs))
+# atan2 jumps on the negative x-axis (a = 0, b < 0): keep a away from 0
+op("atan2", X, lambda L, a, b: L.atan2(a, b), nary(avoid=[(0.0,), ()], margin=0.3))
+op("arctan2_method", X, lambda L, a, b: a.arctan2(b), nary(avoid=[(0.0,), ()], margin=0.3))
+op("hypot", X, lambda L, a, b: L.hypot(a, b), nary(avoid=[(0.0,), ()], margin=0.3))
+op("hypot_method", X, lambda L, a, b: a.hypot(b), nary(avoid=[(0.0,), ()], margin=0.3))
+op("logaddexp", X, lambda L, a, b: L.logaddexp(a, b), nary())
+op("logaddexp_method", X, lambda L, a, b: a.logaddexp(b * 3.0), nary())
+op("xlogy", X, lambda L, a, b: L.xlogy(a, b), nary(ranges=[(-3.0, 3.0), (0.2, 4.0)]))
+
+
+def _xlogy_zero_inputs(draw, dtype, small):
+    shps = draw(broadcast_shapes(2, **_sz(small)))
+    a = draw(arrays(shps[0], dtype))
+    if a.size:  # exact zeros in x: the value is 0, the gradient in x is still log(y)
+        a = np.where(draw(hnp.arrays(np.bool_, shps[0])), 0.0, a).astype(dtype)
+    return (a, draw(arrays(shps[1], dtype, 0.2, 4.0))), {}
+
+
+op("xlogy_zeros", X, lambda L, a, b: a.xlogy(b), custom(_xlogy_zero_inputs))
+op("xlogy_number_other", X, lambda L, a: L.xlogy(a, 2.5), unary())
+op("xlogy_number_self", X, lambda L, b: L.xlogy(2.5, b), unary(0.2, 4.0))
+
+
+# ------------------------------------------------------------------ cumprod and median
+# values kept away from 0 (a tiny x underflows torch's reversed-cumsum(g * out) / x formula)
+CP = dict(avoid=(0.0,), margin=0.2)
+op("cumprod", X, lambda L, a, dim: L.cumprod(a, dim), unary(-2.0, 2.0, kw=_dim_kw, **CP),
+   tol32=RTOL32)
+op("cumprod_method", X, lambda L, a, dim: a.cumprod(dim=dim), unary(-2.0, 2.0, kw=_dim_kw, **CP),
+   tol32=RTOL32)
+
+
+def _cumprod_zero_inputs(draw, dtype, small):
+    shp = draw(shapes(min_dims=1, max_dims=2 if small else 3, max_side=4 if small else 5))
+    a = draw(arrays(shp, dtype, -2.0, 2.0, **CP))
+    zeros = draw(hnp.arrays(np.bool_, shp, elements=st.booleans()))
+    return (np.where(zeros, 0.0, a).astype(dtype),), draw(_dim_kw(shp))
+
+
+op("cumprod_with_zeros", X, lambda L, a, dim: L.cumprod(a, dim), custom(_cumprod_zero_inputs),
+   tol32=RTOL32)
+op("median_all", X, lambda L, a: L.median(a), distinct())
+op("median_all_method", X, lambda L, a: a.median(), distinct(min_dims=1, min_side=2))
+op("median_dim", X, lambda L, a, dim, keepdim: L.median(a, dim, keepdim),
+   distinct(kw=_red_kw(tuple_ok=False, none_ok=False)))
+op("median_dim_method", X, lambda L, a, dim, keepdim: a.median(dim=dim, keepdim=keepdim)[0],
+   distinct(kw=_red_kw(tuple_ok=False, none_ok=False)))
+
+
+# ------------------------------------------------------------------ roll, diagonals, tiling
+def _roll_kw(shp):
+    n = len(shp)
+    opts = [st.fixed_dictionaries({"shifts": st.integers(-5, 5), "dims": st.none()})]
+    if n:
+        opts.append(st.fixed_dictionaries({"shifts": st.integers(-5, 5),
+                                           "dims": st.integers(-n, n - 1)}))
+        opts.append(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True).flatmap(
+            lambda ds: st.fixed_dictionaries({
+                "shifts": st.lists(st.integers(-4, 4), min_size=len(ds),
+                                   max_size=len(ds)).map(tuple),
+                "dims": st.just(tuple(ds))})))
+    return st.one_of(*opts)
+
+
+op("roll", X, lambda L, a, shifts, dims: L.roll(a, shifts, dims), unary(kw=_roll_kw))
+op("roll_method", X, lambda L, a, shifts, dims: a.roll(shifts) if dims is None else
+   a.roll(shifts, dims), unary(kw=_roll_kw))
+
+
+def _diagonal_kw(shp):
+    n = len(shp)
+
+    @st.composite
+    def s(draw):
+        d1, d2 = draw(st.lists(st.integers(-n, n - 1), min_size=2, max_size=2).filter(
+            lambda v: v[0] % n != v[1] % n))
+        return {"offset": draw(st.integers(-4, 4)), "dim1": d1, "dim2": d2}
+    return s()
+
+
+op("diagonal", X, lambda L, a, offset, dim1, dim2: L.diagonal(a, offset, dim1, dim2),
+   unary(min_dims=2, kw=_diagonal_kw))
+op("diagonal_method_default", X, lambda L, a: a.diagonal(), unary(min_dims=2))
+
+
+def _diag_kw(shp):
+    return st.fixed_dictionaries({"k": st.integers(-3, 3)})
+
+
+op("diag", X, lambda L, a, k: L.diag(a, k), unary(min_dims=1, max_dims=2, kw=_diag_kw))
+op("diag_method", X, lambda L, a: a.diag(), unary(min_dims=1, max_dims=2))
+op("diag_of_diag", X, lambda L, a, k: L.diag(L.diag(a, k), -k), unary(min_dims=1, max_dims=1,
+                                                                     kw=_diag_kw))
+op("trace", X, lambda L, a: L.trace(a), unary(min_dims=2, max_dims=2))
+op("trace_method", X, lambda L, a: a.trace(), unary(min_dims=2, max_dims=2))
+
+
+def _tile_kw(shp):
+    return st.lists(st.integers(1, 3), min_size=0, max_size=len(shp) + 1).map(
+        lambda r: {"reps": tuple(r)})
+
+
+op("tile", X, lambda L, a, reps: L.tile(a, reps), unary(kw=_tile_kw))
+op("tile_method_varargs", X, lambda L, a, reps: a.tile(*reps) if reps else a.tile(()),
+   unary(kw=_tile_kw))
+
+
+def _repeat_interleave_inputs(draw, dtype, small):
+    shp = draw(shapes(**_sz(small)))
+    n = len(shp)
+    dim = draw(st.one_of(st.none(), st.integers(-n, n - 1))) if n else None
+    kind = draw(st.sampled_from(["int", "tensor", "tensor1"]))
+    size = (int(np.prod(shp)) if dim is None else shp[dim]) if n else 1
+    x = draw(arrays(shp, dtype))
+    if kind == "int":
+        return (x,), {"reps": draw(st.integers(0, 3)), "dim": dim}
+    count = size if kind == "tensor" else 1
+    reps = draw(hnp.arrays(np.int64, (count,), elements=st.integers(0, 3)))
+    return (x, reps), {"dim": dim}
+
+
+def _ri(L, a, *rest, reps=None, dim=None):
+    r = rest[0] if rest else reps
+    return L.repeat_interleave(a, r, dim=dim) if dim is not None else a.repeat_interleave(r)
+
+
+op("repeat_interleave", X, _ri, custom(_repeat_interleave_inputs))
+
+
+def _meshgrid_inputs(draw, dtype, small):
+    k = draw(st.integers(1, 3))
+    arrs = tuple(draw(arrays((draw(st.integers(1, 3)),), dtype)) for _ in range(k))
+    return arrs, {"indexing": draw(st.sampled_from(["ij", "xy"]))}
+
+
+op("meshgrid", X, lambda L, *ts, indexing: L.meshgrid(*ts, indexing=indexing),
+   custom(_meshgrid_inputs))
+op("meshgrid_list", X, lambda L, *ts, indexing: [t * 2.0 for t in L.meshgrid(
+    list(ts), indexing=indexing)], custom(_meshgrid_inputs))
+
+
+# ------------------------------------------------------------------ products
+def _kron_inputs(draw, dtype, small):
+    sa = draw(shapes(max_dims=2 if small else 3, max_side=3))
+    sb = draw(shapes(max_dims=2 if small else 3, max_side=3))
+    return (draw(arrays(sa, dtype)), draw(arrays(sb, dtype))), {}
+
+
+# torch 2.13's kron raises a view error for some transposed (non-contiguous) operands: the
+# comparison passes it contiguous ones (numbagrad takes either)
+op("kron", X, lambda L, a, b: L.kron(a.contiguous(), b.contiguous()), custom(_kron_inputs))
+op("kron_method", X, lambda L, a, b: a.contiguous().kron(b.contiguous()), custom(_kron_inputs))
+
+
+def _tensordot_inputs(draw, dtype, small):
+    k = draw(st.integers(0, 2))
+    contracted = [draw(st.integers(1, 3)) for _ in range(k)]
+    fa = draw(shapes(max_dims=1 if small else 2, max_side=3))
+    fb = draw(shapes(max_dims=1 if small else 2, max_side=3))
+    if draw(st.booleans()):  # dims as an int: the last k of a, the first k of b
+        sa, sb = tuple(fa) + tuple(contracted), tuple(contracted) + tuple(fb)
+        dims = k
+    else:  # dims as two lists, the contracted dims scattered
+        pa = draw(st.permutations(range(len(fa) + k)))
+        pb = draw(st.permutations(range(len(fb) + k)))
+        sa, sb = [0] * (len(fa) + k), [0] * (len(fb) + k)
+        da, db = list(pa[:k]), list(pb[:k])
+        for i, c in enumerate(contracted):
+            sa[da[i]], sb[db[i]] = c, c
+        for j, f in zip(pa[k:], fa):
+            sa[j] = f
+        for j, f in zip(pb[k:], fb):
+            sb[j] = f
+        sa, sb = tuple(sa), tuple(sb)
+        dims = (da, [d - len(sb) if draw(st.booleans()) else d for d in db])
+    return (draw(arrays(sa, dtype)), draw(arrays(sb, dtype))), {"dims": dims}
+
+
+op("tensordot", X, lambda L, a, b, dims: L.tensordot(a, b, dims=dims),
+   custom(_tensordot_inputs), tol32=MTOL32)
+
+
+def _cross_inputs(draw, dtype, small):
+    sa, sb = draw(broadcast_shapes(2, min_dims=1, **_sz(small)))
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
+    d = draw(st.integers(-n, n - 1))
+    sa, sb = list(sa), list(sb)
+    sa[d] = sb[d] = 3
+    return (draw(arrays(tuple(sa), dtype)), draw(arrays(tuple(sb), dtype))), {"dim": d}
+
+
+op("cross", X, lambda L, a, b, dim: L.cross(a, b, dim=dim), custom(_cross_inputs))
+op("cross_method", X, lambda L, a, b, dim: a.cross(b, dim), custom(_cross_inputs))
+
+# equation, with '...' drawn as broadcastable batch shapes
+EINSUM_EQUATIONS = [
+    "ij,jk->ik",          # matmul
+    "bij,bjk->bik",       # batched matmul
+    "i,j->ij",            # outer
+    "ii->",               # trace
+    "ii",                 # trace, implicit output
+    "ii->i",              # diagonal
+    "ij->ji",             # transpose
+    "ij->j",              # sum over an axis
+    "ij",                 # implicit: identity
+    "ji",                 # implicit: transpose (output in alphabetical order)
+    "bn,anm,bm->ba",      # bilinear
+    "...ij,...jk->...ik",  # broadcast batched matmul
+    "i...->...",          # ellipsis after a letter
+    "ij,ij->ij",          # elementwise product
+    "ij,kj",              # implicit: A @ B.T
+    "i,i->",              # dot
+    "abc,cd,de->abe",     # a chain of three
+    "bhqd,bhkd->bhqk",    # attention scores
+    "iij->j",             # diagonal of two dims, then summed
+    "...,...->...",       # broadcast elementwise
+    "aB,Ba",              # upper- and lower-case letters
+]
+
+
+def _einsum_inputs(draw, dtype, small):
+    eq = draw(st.sampled_from(EINSUM_EQUATIONS))
+    lhs = eq.split("->")[0].split(",")
+    letters = sorted(set(eq) - set(".,->"))
+    sizes = {c: draw(st.integers(1, 3)) for c in letters}
+    n_ell = sum("..." in t for t in lhs)
+    ell = draw(broadcast_shapes(n_ell, max_dims=1 if small else 2, max_side=3)) if n_ell else []
+    arrs, k = [], 0
+    for t in lhs:
+        head, _, tail = t.partition("...")
+        mid = ()
+        if "..." in t:
+            mid = tuple(ell[k])
+            k += 1
+        arrs.append(draw(arrays(tuple(sizes[c] for c in head) + mid +
+                                tuple(sizes[c] for c in tail), dtype)))
+    return tuple(arrs), {"eq": eq}
+
+
+op("einsum", X, lambda L, *ts, eq: L.einsum(eq, *ts), custom(_einsum_inputs), tol32=MTOL32)
+op("einsum_list_operands", X, lambda L, *ts, eq: L.einsum(eq, list(ts)),
+   custom(_einsum_inputs), tol32=MTOL32)
+
+
+# ------------------------------------------------------------------ distances
+def _cdist_inputs(draw, dtype, small):
+    m, pp, r = (draw(st.integers(1, 3)) for _ in range(3))
+    ba, bb = draw(broadcast_shapes(2, max_dims=1 if small else 2, max_side=2))
+    x1, x2 = draw(distinct_arrays([tuple(ba) + (pp, m), tuple(bb) + (r, m)], dtype))
+    # columns scaled by 1, sqrt 2, sqrt 3: no two |differences| in a row tie (for p = inf,
+    # where PyTorch hands every tied element the full gradient)
+    scale = np.sqrt(np.arange(1, m + 1)).astype(dtype)
+    return (x1 * scale, x2 * scale), {"p": draw(st.sampled_from([2.0, 1.0, float("inf"), 3.0]))}
+
+
+op("cdist", X, lambda L, a, b, p: L.cdist(a, b, p=p), custom(_cdist_inputs), tol32=MTOL32)
+op("cdist_default_p", X, lambda L, a, b, p: L.cdist(a, b), custom(_cdist_inputs), tol32=MTOL32)
+
+
+def _pair_min1(draw, dtype, small, **kw):
+    sa, sb = draw(broadcast_shapes(2, min_dims=1, **_sz(small)))
+    return (draw(arrays(sa, dtype, **kw)), draw(arrays(sb, dtype, **kw)))
+
+
+def _cosine_inputs(draw, dtype, small):
+    # away from 0 so that no vector has a norm near eps (where the value clamps)
+    a, b = _pair_min1(draw, dtype, small, avoid=(0.0,), margin=0.3)
+    n = max(a.ndim, b.ndim)
+    return (a, b), {"dim": draw(st.integers(-n, n - 1)), "eps": draw(st.sampled_from([1e-8,
+                                                                                     1e-3]))}
+
+
+op("cosine_similarity", X, lambda L, a, b, dim, eps: L.F.cosine_similarity(a, b, dim, eps)
+   if L.is_torch else __import__("numbagrad.nn.functional").nn.functional.cosine_similarity(
+       a, b, dim, eps), custom(_cosine_inputs), tol32=MTOL32)
+
+
+def _pairwise_inputs(draw, dtype, small):
+    shps = draw(broadcast_shapes(2, **_sz(small)))
+    a, b = draw(distinct_arrays(list(shps), dtype))
+    return (a, b), {"p": draw(st.sampled_from([2.0, 1.0, 3.0])), "keepdim": draw(st.booleans())}
+
+
+def _pairwise(L, a, b, p, keepdim):
+    if L.is_torch:
+        return L.F.pairwise_distance(a, b, p=p, keepdim=keepdim)
+    import numbagrad.nn.functional as F
+    return F.pairwise_distance(a, b, p=p, keepdim=keepdim)
+
+
+op("pairwise_distance", X, _pairwise, custom(_pairwise_inputs), tol32=MTOL32)
