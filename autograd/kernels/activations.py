@@ -47,7 +47,7 @@ from numba import prange, types
 from numba.extending import overload
 
 from ._jit import as_float, jit_pair, parallel_guard
-from .vmath import cast_like, verf, vexp, vexp_fast, vexpm1_small, vlog1p, vsigmoid, vtanh
+from .vmath import cast_like, verf, vexp, vexp_fast, vexpm1_small, vlog1p, vnormcdf, vnormpdf, vsigmoid, vtanh
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
@@ -95,6 +95,10 @@ def _gelu_tanh_grad_s(x):
 @overload(_gelu_erf_s, inline="always")
 def _ov_gelu_erf_s(x):
     half, one, k = _c(x, 0.5, 1.0, _M_SQRT1_2)
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def impl(x):
+            return x * vnormcdf(x)  # x * Phi(x) = x/2 * (1 + erf(x/sqrt2)), one exp and no erf
+        return impl
 
     def impl(x):
         return half * x * (one + verf(x * k))
@@ -104,6 +108,10 @@ def _ov_gelu_erf_s(x):
 @overload(_gelu_erf_grad_s, inline="always")
 def _ov_gelu_erf_grad_s(x):
     half, one, k, beta = _c(x, 0.5, 1.0, _M_SQRT1_2, _K_BETA_EXACT)
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def impl(x):
+            return vnormcdf(x) + x * vnormpdf(x)
+        return impl
 
     def impl(x):
         cdf = half * (one + verf(x * k))
@@ -424,7 +432,7 @@ def sigmoid_backward(grad, y, out=None):
 
 def tanh(x, out=None):
     """Hyperbolic tangent: numpy's SIMD ``np.tanh`` below ``TANH_NUMPY_BELOW`` elements, else the
-    parallel numba kernel (through a vectorised expm1; <= 2 ulp)."""
+    parallel numba kernel (through a vectorised expm1; float32 tested <= 2.25 ulp, measured 2.21)."""
     x = _prepare(x)
     if x.size < TANH_NUMPY_BELOW:
         res, target = _out_for(x, out, "tanh")
@@ -450,7 +458,11 @@ def gelu(x, approximate="none", out=None):
     """GELU: ``x * 0.5 * (1 + erf(x / sqrt 2))``, or with ``approximate='tanh'``
     ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`` (PyTorch's two forms).
 
-    float32 uses a vectorised erf (<= 3 ulp); float64 uses libm's erf (scalar loop).
+    float32 computes ``x * Phi(x)`` with the vectorised normal cdf ``vmath.vnormcdf`` (one exp, no
+    erf, no 1 + erf cancellation for x < 0; tested <= 2.5 ulp for x >= -1, <= 45 ulp on [-5.6, -1)),
+    float64 uses libm's erf (scalar loop). 1e6 float32 into ``out=``, us, 1/2 threads, medians
+    interleaved with PyTorch 2.13 on a shared machine: erf form 761/400, this 508/316, PyTorch
+    465-520/275-310 (forward about at par; gelu_backward 730/405 vs PyTorch 816-938/482-526).
     """
     _check_approx(approximate, "gelu")
     if approximate == "tanh":
