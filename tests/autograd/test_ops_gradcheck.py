@@ -124,3 +124,20 @@ def run_program_on(xs, steps, seed):
         term = (nd * w).sum()
         loss = term if loss is None else loss + term
     return loss if loss is not None else sum((x * x).sum() for x in xs)
+
+
+def test_pow_second_derivative_at_a_zero_exponent_matches_pytorch():
+    """At exponent == 0 PyTorch masks the base's gradient to 0 (avoiding 0 * inf), so the
+    derivative of that gradient in the exponent is 0 there too; numbagrad does the same."""
+    torch = pytest.importorskip("torch")
+    import numbagrad.autograd as ag
+
+    a = ag.tensor(1.0, dtype=ag.float64, requires_grad=True)
+    b = ag.tensor(0.0, dtype=ag.float64, requires_grad=True)
+    ga, _ = ag.grad((a * a + 0.5) ** ag.tanh(b), (a, b), create_graph=True)
+    ours = [g.item() for g in ag.grad(ga, (a, b))]
+    ta = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    tga, _ = torch.autograd.grad((ta * ta + 0.5) ** torch.tanh(tb), (ta, tb), create_graph=True)
+    theirs = [g.item() for g in torch.autograd.grad(tga, (ta, tb))]
+    assert ours == theirs == [0.0, 0.0]
