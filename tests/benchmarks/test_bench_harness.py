@@ -49,7 +49,15 @@ def test_rounds_interleave_in_contender_order():
 
     case = Case("w", "c", [Contender(r, "numpy", make(r), None) for r in ("ours", "floor", "torch")])
     run_case(case, Settings(warmup=1, rounds=3, round_target_s=0.0))  # one call per round
-    assert order == ["ours", "floor", "torch"] * 4  # warm-up pass, then 3 rounds
+    # warm-up pass, then 3 rounds; a one-call round starts with an untimed settling call
+    assert order == ["ours", "floor", "torch"] + ["ours", "ours", "floor", "floor", "torch", "torch"] * 3
+
+
+def test_long_rounds_are_not_settled():
+    order = []
+    case = Case("w", "c", [Contender("ours", "numpy", lambda: (lambda: order.append("ours")), None)])
+    run_case(case, Settings(warmup=1, rounds=2, round_target_s=1e3, max_number=5))  # 5 calls a round
+    assert order == ["ours"] * (1 + 2 * 5)
 
 
 def _fake(workload, case, ours, floor, torch_, **extra):
