@@ -188,13 +188,15 @@ def test_normpdf_float32():
     assert sp[0] == 0 and sp[1] == 0 and np.isnan(sp[2]) and sp[3] == np.float32(1 / math.sqrt(2 * math.pi)) == sp[4]
 
 
-@pytest.mark.parametrize("name", ["_exp_kernel", "_expm1_kernel", "_log_kernel", "_log1p_kernel",
-                                  "_normcdf_kernel", "_normpdf_kernel"])
-@pytest.mark.parametrize("dtype", DTYPES)
+# float64's normal cdf is libm's erf (scalar), so that pair is not expected to vectorise
+_VECTOR_LOOPS = [(name, dt) for name in ("_exp_kernel", "_expm1_kernel", "_log_kernel", "_log1p_kernel",
+                                         "_normcdf_kernel", "_normpdf_kernel") for dt in DTYPES
+                 if not (name == "_normcdf_kernel" and dt == np.float64)]
+
+
+@pytest.mark.parametrize("name,dtype", _VECTOR_LOOPS)
 def test_loops_vectorise(name, dtype):
     """The loops compile to packed vector instructions (zmm/ymm), not scalar libm calls."""
-    if name == "_normcdf_kernel" and dtype == np.float64:
-        pytest.skip("float64 normal cdf is libm's erf (scalar)")
     asm = _asm(getattr(V, name), dtype)
     packed = len(re.findall(r"v\w+p[sd]\s+.*%[yz]mm", asm))
     assert packed > 10
