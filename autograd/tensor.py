@@ -563,21 +563,27 @@ class Tensor:
 
     # comparisons: bool results, never recorded
     def __eq__(self, other):
+        """Elementwise self == other, as a bool tensor (broadcasting)."""
         return _O.compare(np.equal, self, other)
 
     def __ne__(self, other):
+        """Elementwise self != other, as a bool tensor (broadcasting)."""
         return _O.compare(np.not_equal, self, other)
 
     def __lt__(self, other):
+        """Elementwise self < other, as a bool tensor (broadcasting)."""
         return _O.compare(np.less, self, other)
 
     def __le__(self, other):
+        """Elementwise self <= other, as a bool tensor (broadcasting)."""
         return _O.compare(np.less_equal, self, other)
 
     def __gt__(self, other):
+        """Elementwise self > other, as a bool tensor (broadcasting)."""
         return _O.compare(np.greater, self, other)
 
     def __ge__(self, other):
+        """Elementwise self >= other, as a bool tensor (broadcasting)."""
         return _O.compare(np.greater_equal, self, other)
 
     eq = __eq__

@@ -478,6 +478,12 @@ def _T(self):
     return permute(self, *reversed(range(nd))) if nd >= 2 else self
 
 
+
+def _tensor_where(self, condition, other):
+    """``where(condition, self, other)`` (PyTorch's ``Tensor.where``)."""
+    return where(condition, self, other)
+
+
 # ----------------------------------------------------------------------------- Tensor methods
 # The methods are these functions (self is the first argument), listed once here.
 _METHODS = dict(
@@ -497,8 +503,7 @@ _METHODS = dict(
     narrow=narrow, flip=flip, repeat=repeat, gather=gather, scatter_add=scatter_add, sort=sort,
     argsort=argsort, topk=topk, isnan=isnan, isinf=isinf, isfinite=isfinite, equal=equal,
     allclose=allclose, isclose=isclose, nonzero=nonzero, logical_not=logical_not,
-    logical_and=logical_and, logical_or=logical_or, where=lambda self, cond, other: where(
-        cond, self, other),
+    logical_and=logical_and, logical_or=logical_or, where=_tensor_where,
     leaky_relu=leaky_relu, gelu=gelu, elu=elu, silu=silu, softplus=softplus,
     addcmul=addcmul, addcdiv=addcdiv, clamp_min=clamp_min, clamp_max=clamp_max,
     index_select=index_select, masked_select=masked_select, tril=tril, triu=triu,
@@ -511,7 +516,12 @@ Tensor.T = property(_T, doc="All dims reversed (a view).")
 Tensor.swapaxes = Tensor.swapdims = transpose
 swapaxes = swapdims = transpose
 fmax, fmin = maximum, minimum
-Tensor.view_as = lambda self, other: view(self, *other._data.shape)
+def _view_as(self, other):
+    """A view of self with other's shape."""
+    return view(self, *other._data.shape)
+
+
+Tensor.view_as = _view_as
 
 
 def _new(fill):
@@ -544,8 +554,18 @@ def _new_tensor(self, data, dtype=None, requires_grad=False):
 
 Tensor.new_full = _new_full
 Tensor.new_tensor = _new_tensor
-Tensor.reshape_as = lambda self, other: reshape(self, *other._data.shape)
-Tensor.type_as = lambda self, other: self.to(other.dtype)
+def _reshape_as(self, other):
+    """self reshaped to other's shape."""
+    return reshape(self, *other._data.shape)
+
+
+def _type_as(self, other):
+    """self cast to other's dtype."""
+    return self.to(other.dtype)
+
+
+Tensor.reshape_as = _reshape_as
+Tensor.type_as = _type_as
 
 # Tensor methods reach the op table through this module reference (no import cycle).
 sys.modules[Tensor.__module__]._O = sys.modules[__name__]
