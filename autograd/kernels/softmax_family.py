@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import as_float, jit, jit_pair, maxnum, parallel_guard
+from ._jit import FLOAT_DTYPES, as_float, jit, jit_pair, maxnum, parallel_guard
 from .vmath import neg_inf_of, one_of, vexp_fast as vexp, zero_of
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp"]
@@ -247,9 +247,6 @@ def _pick(serial, parallel, size, outer, n=SHORT_ROW):
     return serial
 
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _small_rows(x, dim):
     """``x`` as its ``(rows, n)`` view when ``dim`` is its last axis and it is a small,
     non-empty, C-contiguous float array (the serial kernels' case); else None.
@@ -257,7 +254,7 @@ def _small_rows(x, dim):
     Small inputs are where the wrappers' checks cost more than the kernel (a softmax
     of 10 floats: 0.2 us in the kernel, 2 us around it), so this case skips them.
     """
-    if x.__class__ is np.ndarray and dim.__class__ is int and x.ndim and x.dtype in _FLOATS \
+    if x.__class__ is np.ndarray and dim.__class__ is int and x.ndim and x.dtype in FLOAT_DTYPES \
             and (dim == -1 or dim == x.ndim - 1) and 0 < x.size < PAR_MIN_ELEMENTS \
             and x.flags.c_contiguous:
         n = x.shape[-1]

@@ -90,7 +90,8 @@ def sum_to(g, shape):
 
 
 _ONES = {}
-_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: the float dtypes with BLAS and numba kernels
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def sum_rows(a):
@@ -101,7 +102,7 @@ def sum_rows(a):
     in the vector registers, one sum per column).
     """
     dt = a.dtype
-    if dt not in _BLAS_FLOATS or not a.shape[0]:
+    if dt not in FLOATS or not a.shape[0]:
         return np.add.reduce(a, 0)
     key = (a.shape[0], dt)
     ones = _ONES.get(key)

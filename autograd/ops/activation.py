@@ -14,10 +14,9 @@ from . import _pool
 from ._util import kernels as K
 from ..function import Op
 from ..tensor import Tensor
-from ._util import norm_dim, reduce_to, shape_of, sum_rows, sum_to
+from ._util import FLOATS, norm_dim, reduce_to, shape_of, sum_rows, sum_to
 
 _state = grad_mode.state
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _add_reduce = np.add.reduce  # np.sum/np.mean without their Python wrappers
 
 
@@ -38,7 +37,7 @@ class Relu(Op):
     @staticmethod
     def forward(ctx, x):
         d = x._data
-        return K.relu(d, out=_pool.empty(d.shape, d.dtype) if d.dtype in _FLOATS else None)
+        return K.relu(d, out=_pool.empty(d.shape, d.dtype) if d.dtype in FLOATS else None)
 
     @staticmethod
     def backward(ctx, g):
@@ -293,9 +292,9 @@ class Linear(Op):
         if xd.ndim == 2:
             # np.dot: np.matmul's 2-D case with less dispatch; large outputs recycled (_pool)
             out = np.dot(xd, wd.T, out=_pool.empty((xd.shape[0], wd.shape[0]), xd.dtype)) \
-                if xd.dtype == wd.dtype and xd.dtype in _FLOATS else np.dot(xd, wd.T)
+                if xd.dtype == wd.dtype and xd.dtype in FLOATS else np.dot(xd, wd.T)
             b = bias._data if bias is not None else None
-            if b is not None and out.size and out.dtype in _FLOATS and b.dtype == out.dtype \
+            if b is not None and out.size and out.dtype in FLOATS and b.dtype == out.dtype \
                     and b.flags.c_contiguous:
                 return K.bias_add_(out, b)
         else:
@@ -323,7 +322,7 @@ class Linear(Op):
         wd, xd = w._data, x._data
         # np.dot: np.matmul's 2-D case with less dispatch (1.1 vs 1.4 us); large outputs
         # recycled (_pool) when every operand has one float dtype
-        pooled = g.dtype == wd.dtype == xd.dtype and g.dtype in _FLOATS
+        pooled = g.dtype == wd.dtype == xd.dtype and g.dtype in FLOATS
         gx = None
         if e[0] is not None:
             if g.ndim != 2:
