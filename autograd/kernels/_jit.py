@@ -342,54 +342,75 @@ def maxnum(typingctx, a, b):
 
 
 class ParallelGuard:
-    """Runs a ``parallel=True`` kernel, falling back to its serial twin while parallel runs stall.
+    """Runs the faster twin of a (serial, ``parallel=True``) kernel pair, learnt by timing calls.
 
-    On a machine whose cores are shared with other processes a 2-thread
-    parallel region waits for a descheduled worker: measured here at load
-    average ~8 on 2 cores, a 1e6-element relu took 27 ms in parallel and
-    0.66 ms serially. Each parallel call is timed (two ``perf_counter`` calls,
-    only on the large-array path); one that takes longer than
-    ``2 * SERIAL_NS_PER_ELEMENT * n + 200 us`` (twice a pessimistic serial
-    estimate) counts as a stall; ``STREAK`` stalls in a row switch every
-    kernel to serial for ``BACKOFF_S`` seconds (doubling while stalls repeat,
-    up to ``MAX_BACKOFF_S``), then parallel is tried again. One stall alone
-    is not enough: on a quiet machine about 1 call in 1,000 takes that long
-    (a timer interrupt, page faults of a fresh output), and backing off on
-    each of those kept the kernels serial a third of the time.
+    Whether two threads beat one depends on more than the array size: in an MLP
+    training loop OpenBLAS's worker keeps spinning on the second core for a while
+    after each matrix product, and a parallel kernel's chunk on that core waits
+    for it (Adam over the MNIST MLP's 200k-element weight: 2-thread 2x slower
+    than serial inside the loop, 2x faster outside it); on a machine busy with
+    other processes a 2-thread region can stall for milliseconds (1e6-element
+    relu: 27 ms in parallel, 0.66 ms serially, at load ~8 on 2 cores).
+
+    So every call through the guard is timed (two ``perf_counter`` calls; kernels
+    only come here above their parallel size threshold) and each (kernel,
+    power-of-two size) keeps a running estimate of seconds per element for
+    both twins. A call runs the twin with the lower estimate; after
+    ``EXPLORE_MIN`` calls (doubling up to ``EXPLORE_MAX`` while the choice
+    holds) one call runs the other twin and its time replaces that twin's
+    estimate; the running twin's estimate is a running mean, so a single slow
+    call (a timer interrupt) does not flip the choice. A call that compiled its
+    kernel is not counted. ``force`` (``"parallel"`` or
+    ``"serial"``) pins the choice, for tests of one twin.
     """
 
-    SERIAL_NS_PER_ELEMENT = 1.5
-    BACKOFF_S = 0.5
-    MAX_BACKOFF_S = 30.0
-    STREAK = 2
+    EXPLORE_MIN = 4
+    EXPLORE_MAX = 64
 
     def __init__(self):
-        self.off_until = 0.0
-        self.backoff = self.BACKOFF_S
-        self.stalls = 0
-        self.streak = 0
+        self.force = None
+        self.stats = {}  # (parallel kernel, n.bit_length()) -> [s/elem parallel, s/elem serial, countdown, interval]
 
     def __call__(self, serial, parallel, n, *args):
-        """Run ``parallel(*args)`` (or ``serial(*args)`` while backing off); return its result."""
-        now = time.perf_counter()
-        if now < self.off_until:
-            return serial(*args)
-        compiled = len(getattr(parallel, "overloads", ()))
-        res = parallel(*args)
-        dt = time.perf_counter() - now
-        if compiled != len(getattr(parallel, "overloads", ())):
-            return res  # this call compiled the kernel: not a stall
-        if dt > 2e-9 * self.SERIAL_NS_PER_ELEMENT * n + 2e-4:
-            self.stalls += 1
-            self.streak += 1
-            if self.streak >= self.STREAK:
-                self.streak = 0
-                self.off_until = now + dt + self.backoff
-                self.backoff = min(2 * self.backoff, self.MAX_BACKOFF_S)
+        """Run ``serial(*args)`` or ``parallel(*args)`` (``n`` elements of work); return its result."""
+        if self.force is not None:
+            return (parallel if self.force == "parallel" else serial)(*args)
+        key = (parallel, n.bit_length())
+        st = self.stats.get(key)
+        if st is None:
+            st = self.stats[key] = [None, None, self.EXPLORE_MIN, self.EXPLORE_MIN]
+        if st[0] is None:
+            use_par = True
+        elif st[1] is None:
+            use_par = False
         else:
-            self.streak = 0
-            self.backoff = self.BACKOFF_S
+            use_par = st[0] <= st[1]
+            st[2] -= 1
+            if st[2] <= 0:  # explore the other twin once
+                use_par = not use_par
+        fn = parallel if use_par else serial
+        compiled = len(getattr(fn, "overloads", ()))
+        t0 = time.perf_counter()
+        res = fn(*args)
+        dt = (time.perf_counter() - t0) / n
+        if compiled == len(getattr(fn, "overloads", ())):
+            self._record(st, 0 if use_par else 1, dt)
         return res
+
+    def _record(self, st, i, dt):
+        if st[2] <= 0:  # an exploring call: its fresh time replaces the stale estimate
+            st[i] = dt
+            kept = st[1 - i] <= dt  # the choice holds: explore less often
+            st[3] = min(2 * st[3], self.EXPLORE_MAX) if kept else self.EXPLORE_MIN
+            st[2] = st[3]
+        else:  # the running choice (or a first call): a running mean damps single hiccups
+            old = st[i]
+            st[i] = dt if old is None else 0.5 * (old + dt)
+
+    def reset(self):
+        """Forget every estimate (and any forced choice)."""
+        self.force = None
+        self.stats.clear()
 
 
 #: the guard shared by all kernels of this package

@@ -14,7 +14,7 @@ from numba import prange
 from ._jit import jit_pair, parallel_guard
 from .vmath import vsigmoid, vtanh, zero_of
 
-__all__ = ["bias_act", "bias_add_", "ACTIVATIONS"]
+__all__ = ["bias_act", "bias_act_", "ACTIVATIONS"]
 
 ACTIVATIONS = ("none", "relu", "tanh", "sigmoid")
 PAR_MIN_ELEMENTS = 50_000
@@ -82,13 +82,14 @@ def bias_act(z, bias, act="none"):
     return z
 
 
-def bias_add_(z, b):
-    """``z += b`` for the caller that already holds a C-contiguous, writeable, non-empty
+def bias_act_(z, b, code):
+    """``bias_act`` for the caller that already holds a C-contiguous, writeable, non-empty
     2-D float32/float64 ``z`` and a contiguous ``b`` of shape ``(z.shape[1],)`` and z's
-    dtype (the Linear op's forward); no checks. numpy broadcasts the row once per row
+    dtype (the Linear ops' forward); ``code`` is the index of the activation in
+    ``ACTIVATIONS`` (0: bias only); no checks. numpy broadcasts the row once per row
     (100 x 16 floats: 1.6 us against 0.4 us here)."""
     if z.size >= PAR_MIN_ELEMENTS and z.shape[0] >= 2:
-        parallel_guard(_bias_act, _bias_act_p, z.size, z, b, 0)
+        parallel_guard(_bias_act, _bias_act_p, z.size, z, b, code)
     else:
-        _bias_act(z, b, 0)
+        _bias_act(z, b, code)
     return z

@@ -296,7 +296,7 @@ class Linear(Op):
             b = bias._data if bias is not None else None
             if b is not None and out.size and out.dtype in FLOATS and b.dtype == out.dtype \
                     and b.flags.c_contiguous:
-                return K.bias_add_(out, b)
+                return K.bias_act_(out, b, 0)
         else:
             out = np.matmul(xd, weight._data.T)
         if bias is not None:
@@ -316,26 +316,32 @@ class Linear(Op):
 
     @staticmethod
     def fast_backward(ctx, g):
-        x, w = ctx.saved_tensors
-        e = ctx._edges
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        wd, xd = w._data, x._data
-        # np.dot: np.matmul's 2-D case with less dispatch (1.1 vs 1.4 us); large outputs
-        # recycled (_pool) when every operand has one float dtype
-        pooled = g.dtype == wd.dtype == xd.dtype and g.dtype in FLOATS
-        gx = None
-        if e[0] is not None:
-            if g.ndim != 2:
-                gx = np.matmul(g, wd)
-            else:
-                gx = np.dot(g, wd, out=_pool.empty((g.shape[0], wd.shape[1]), g.dtype)) \
-                    if pooled else np.dot(g, wd)
-        gw = None
-        if e[1] is not None:
-            x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-            gw = np.dot(g2.T, x2, out=_pool.empty(wd.shape, g.dtype)) if pooled else np.dot(g2.T, x2)
-        gb = sum_rows(g2) if len(e) > 2 and e[2] is not None else None
-        return gx, gw, gb
+        return _linear_grads(ctx, g)
+
+
+def _linear_grads(ctx, g):
+    """(grad x, grad weight, grad bias) on ndarrays for the linear map saved in ``ctx``
+    (x, weight), given the gradient ``g`` of its output (before any bias)."""
+    x, w = ctx.saved_tensors
+    e = ctx._edges
+    g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+    wd, xd = w._data, x._data
+    # np.dot: np.matmul's 2-D case with less dispatch (1.1 vs 1.4 us); large outputs
+    # recycled (_pool) when every operand has one float dtype
+    pooled = g.dtype == wd.dtype == xd.dtype and g.dtype in FLOATS
+    gx = None
+    if e[0] is not None:
+        if g.ndim != 2:
+            gx = np.matmul(g, wd)
+        else:
+            gx = np.dot(g, wd, out=_pool.empty((g.shape[0], wd.shape[1]), g.dtype)) \
+                if pooled else np.dot(g, wd)
+    gw = None
+    if e[1] is not None:
+        x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+        gw = np.dot(g2.T, x2, out=_pool.empty(wd.shape, g.dtype)) if pooled else np.dot(g2.T, x2)
+    gb = sum_rows(g2) if e[2] is not None else None
+    return gx, gw, gb
 
 
 def linear(input, weight, bias=None):
@@ -356,6 +362,91 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"linear: bias shape {tuple(bias._data.shape)} does not match "
                            f"out_features={ws[0]}")
     return Linear.apply(input, weight, bias)
+
+
+class LinearAct(Op):
+    """act(x @ weight.T + bias): a Linear layer and the activation after it as one op and
+    one node (nn.Sequential fuses the pair); the subclasses LinearRelu, LinearTanh and
+    LinearSigmoid name the activation.
+
+    The bias and the activation are applied to the GEMM's output in one pass
+    (``K.bias_act_``); backward turns the output gradient into the pre-activation one
+    from the saved output, then runs Linear's backward. The caller (`linear_act`)
+    guarantees a 2-D x, a bias, and one float dtype for all three.
+    """
+
+    save_output = True
+    act = None  # "relu" | "tanh" | "sigmoid"
+    code = 0  # the activation's index in kernels.epilogue.ACTIVATIONS
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        xd, wd = x._data, weight._data
+        out = np.dot(xd, wd.T, out=_pool.empty((xd.shape[0], wd.shape[0]), xd.dtype))
+        if out.size:
+            K.bias_act_(out, np.ascontiguousarray(bias._data), ctx.code)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        act = ctx.act
+        if act == "relu":
+            gz = g * (y._data > 0).astype(y._data.dtype)
+        elif act == "tanh":
+            gz = g * (1.0 - y * y)
+        else:
+            gz = g * y * (1.0 - y)
+        return Linear.backward(ctx, gz)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        y = _out_data(ctx)
+        act = ctx.act
+        out = _pool.empty(y.shape, y.dtype)
+        if act == "relu":
+            gz = K.relu_backward(g, y, out=out)
+        elif act == "tanh":
+            gz = K.tanh_backward(g, y, out=out)
+        else:
+            gz = K.sigmoid_backward(g, y, out=out)
+        return _linear_grads(ctx, gz)
+
+
+class LinearRelu(LinearAct):
+    """relu(x @ weight.T + bias) as one op (see LinearAct)."""
+
+    act, code = "relu", 1
+
+
+class LinearTanh(LinearAct):
+    """tanh(x @ weight.T + bias) as one op (see LinearAct)."""
+
+    act, code = "tanh", 2
+
+
+class LinearSigmoid(LinearAct):
+    """sigmoid(x @ weight.T + bias) as one op (see LinearAct)."""
+
+    act, code = "sigmoid", 3
+
+
+_LINEAR_ACTS = {"relu": LinearRelu, "tanh": LinearTanh, "sigmoid": LinearSigmoid}
+
+
+def linear_act(input, weight, bias, act):
+    """``act(linear(input, weight, bias))`` as one fused op when it applies (2-D input, a bias,
+    one float32/float64 dtype, matching shapes); None otherwise, and the caller runs the two
+    ops. ``act`` is 'relu', 'tanh' or 'sigmoid'."""
+    xd, wd = input._data, weight._data
+    if bias is None or xd.ndim != 2 or wd.ndim != 2 or xd.dtype not in FLOATS:
+        return None
+    bd = bias._data
+    if wd.dtype != xd.dtype or bd.dtype != xd.dtype or xd.shape[1] != wd.shape[1] \
+            or bd.shape != (wd.shape[0],):
+        return None
+    return _LINEAR_ACTS[act].apply(input, weight, bias)
 
 
 class CrossEntropyIndex(Op):
@@ -433,7 +524,7 @@ class MSELoss(Op):
         gsc = g * scale if red != "none" else g * 2.0
         base = (input - target) * gsc
         return (reduce_to(base, ctx.shapes[0]) if e[0] is not None else None,
-                reduce_to(-base, ctx.shapes[1]) if e[1] is not None else None, None)
+                reduce_to(-base, ctx.shapes[1]) if e[1] is not None else None)
 
     @staticmethod
     def fast_backward(ctx, g):
@@ -441,7 +532,7 @@ class MSELoss(Op):
         scale = 2.0 / ctx.diff.size if ctx.reduction == "mean" else 2.0
         base = ctx.diff * (g * scale)
         return (sum_to(base, ctx.shapes[0]) if e[0] is not None else None,
-                -sum_to(base, ctx.shapes[1]) if e[1] is not None else None, None)
+                -sum_to(base, ctx.shapes[1]) if e[1] is not None else None)
 
 
 class Dropout(Op):

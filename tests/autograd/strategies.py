@@ -424,6 +424,34 @@ def _linear(L, x, w, b=None):
 op("linear", A, _linear, custom(_linear_inputs))
 
 
+def _linear_act_inputs(act):
+    """x (n, i), weight (o, i), bias (o,). For relu's finite-difference checks (small) n = 1
+    and the bias puts every pre-activation at least 0.3 from relu's kink at 0."""
+    def draw_inputs(draw, dtype, small):
+        n = 1 if small else draw(st.integers(1, 4))
+        i, o = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        x, w = draw(arrays((n, i), dtype)), draw(arrays((o, i), dtype))
+        b = draw(arrays((o,), dtype))
+        if act == "relu" and small:
+            z = b.astype(np.float64)
+            z = np.where(z < 0, z - 0.3, z + 0.3)
+            b = (z - x.astype(np.float64)[0] @ w.astype(np.float64).T).astype(dtype)
+        return (x, w, b), {}
+    return draw_inputs
+
+
+def _linear_act(act):
+    def fn(L, x, w, b):
+        if L.is_torch:
+            return getattr(L.torch, act)(L.F.linear(x, w, b))
+        return ag.ops.activation.linear_act(x, w, b, act)
+    return fn
+
+
+for _act in ("relu", "tanh", "sigmoid"):  # the ops nn.Sequential fuses a Linear and activation into
+    op(f"linear_{_act}", A, _linear_act(_act), custom(_linear_act_inputs(_act)))
+
+
 def _mse_inputs(draw, dtype, small):
     shp = draw(shapes(**_sz(small)))
     red = draw(st.sampled_from(["mean", "sum", "none"]))

@@ -1,5 +1,5 @@
-"""Kernel tests: start each test with the parallel stall guard cleared, so tests that force the
-parallel kernels really run them even if an earlier test hit a stall on a busy machine."""
+"""Kernel tests: start each test with the parallel guard's estimates cleared and its choice
+free, so a choice learnt in one test (or a stall on a busy machine) does not carry over."""
 import pytest
 
 from numbagrad.autograd.kernels._jit import parallel_guard
@@ -7,6 +7,6 @@ from numbagrad.autograd.kernels._jit import parallel_guard
 
 @pytest.fixture(autouse=True)
 def _reset_parallel_guard():
-    parallel_guard.off_until = 0.0
-    parallel_guard.backoff = parallel_guard.BACKOFF_S
+    parallel_guard.reset()
     yield
+    parallel_guard.reset()

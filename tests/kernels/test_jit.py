@@ -54,38 +54,68 @@ def test_as_float(value, dtype):
     assert a.dtype == dtype and a.flags.c_contiguous and a.shape == np.shape(value)
 
 
-def test_parallel_guard_backs_off_after_stalls_in_a_row():
+def _twins(delays):
+    """A serial and a parallel stand-in whose sleep (seconds) is read from ``delays`` at each call."""
     import time
-
-    from numbagrad.autograd.kernels._jit import ParallelGuard
 
     calls = []
 
     def serial(x):
-        calls.append("serial")
+        calls.append("s")
+        time.sleep(delays["s"])
         return "s"
 
-    def stalling(x):
-        calls.append("parallel")
-        time.sleep(0.01)
+    def parallel(x):
+        calls.append("p")
+        time.sleep(delays["p"])
         return "p"
 
-    def quick(x):
-        calls.append("parallel")
-        return "p"
+    return serial, parallel, calls
 
-    N = 10**6  # a stall is over 3.2 ms here: a sleepy VM's wake-up stays below that
+
+def test_parallel_guard_runs_the_faster_twin_and_follows_a_change():
+    from numbagrad.autograd.kernels._jit import ParallelGuard
+
+    delays = {"s": 0.004, "p": 0.0005}
+    serial, parallel, calls = _twins(delays)
     g = ParallelGuard()
-    g.BACKOFF_S = 0.05
-    g.backoff = 0.05
-    assert g(serial, stalling, N, 0) == "p"  # 10 ms for 1e6 elements (limit 3.2 ms): a stall
-    assert g.stalls == 1
-    assert g(serial, quick, N, 0) == "p"  # one stall alone (a hiccup) does not back off
-    assert g(serial, stalling, N, 0) == "p"
-    assert g(serial, stalling, N, 0) == "p"  # the second stall in a row does
-    assert g.stalls == 3
-    assert g(serial, stalling, N, 0) == "s"  # backing off
-    time.sleep(0.08)
-    assert g(serial, quick, N, 0) == "p"  # retried after the backoff, no stall
-    assert g.backoff == g.BACKOFF_S
-    assert calls == ["parallel"] * 4 + ["serial", "parallel"]
+    N = 10**6
+    for _ in range(40):
+        g(serial, parallel, N, 0)
+    # first call of each twin measures it; then parallel (faster), with rare exploring serial calls
+    assert calls[:2] == ["p", "s"]
+    assert calls[2:].count("s") <= 4, calls
+    interval = g.stats[(parallel, N.bit_length())][3]
+    assert interval > g.EXPLORE_MIN  # explorations that kept the choice spaced out
+    # the parallel twin starts stalling (another process took the second core): serial takes over
+    delays.update(p=0.02)
+    calls.clear()
+    for _ in range(3 * g.EXPLORE_MAX):
+        g(serial, parallel, N, 0)
+    assert 1 <= calls.count("p") <= 6, calls
+    assert calls[-g.EXPLORE_MIN + 1:] == ["s"] * (g.EXPLORE_MIN - 1)
+    # and parallel comes back once it is fast again
+    delays.update(p=0.0005)
+    calls.clear()
+    for _ in range(2 * g.EXPLORE_MAX + 8):
+        g(serial, parallel, N, 0)
+    assert calls[-8:] == ["p"] * 8, calls
+
+
+def test_parallel_guard_keeps_sizes_apart_and_can_be_forced():
+    from numbagrad.autograd.kernels._jit import ParallelGuard
+
+    delays = {"s": 0.0, "p": 0.003}
+    serial, parallel, calls = _twins(delays)
+    g = ParallelGuard()
+    for _ in range(5):
+        g(serial, parallel, 1000, 0)
+    assert calls == ["p", "s", "s", "s", "s"]  # small: serial wins
+    calls.clear()
+    assert g(serial, parallel, 10**7, 0) == "p"  # a new size bucket measures parallel first
+    g.force = "parallel"
+    assert [g(serial, parallel, 1000, 0) for _ in range(3)] == ["p"] * 3
+    g.force = "serial"
+    assert g(serial, parallel, 10**7, 0) == "s"
+    g.reset()
+    assert g.force is None and g.stats == {}

@@ -63,8 +63,10 @@ def test_float32_trajectory(name):
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_large_parameter_parallel_kernel(name):
+def test_large_parameter_parallel_kernel(name, monkeypatch):
     """Above the parallel threshold the prange kernels give the same numbers."""
+    from numbagrad.autograd.kernels._jit import parallel_guard
+    monkeypatch.setattr(parallel_guard, "force", "parallel")
     kw = CONFIGS[name][-1]
     arrays = make_params([(300_000,)])
     theirs, _ = run_torch(torch, getattr(torch.optim, name), arrays, dict(kw, foreach=False), 5)
