@@ -207,13 +207,14 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
     """
     K = _kernels()
     use_buf = momentum != 0
-    cache = {}
-    for i, param in enumerate(params):
+    serial, par_min = K.sgd[0], K.PARALLEL_MIN
+    dtype = sm = None
+    for i in range(len(params)):
+        param = params[i]
         ref, p, g = _param_grad(param, grads[i], checked)
-        sm = cache.get(p.dtype)
-        if sm is None:
-            sm = cache[p.dtype] = _sgd_scalars(p.dtype, lr, momentum, dampening, weight_decay,
-                                               nesterov, maximize)
+        if sm is None or p.dtype != dtype:  # scalars in the parameter's dtype (one or two per group)
+            dtype = p.dtype
+            sm = _sgd_scalars(dtype, lr, momentum, dampening, weight_decay, nesterov, maximize)
         mode = sm[1]
         if use_buf:
             buf = _flat(momentum_buffers[i], "momentum_buffer", ref)
@@ -221,7 +222,10 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
                 mode |= K.INIT
         else:
             buf = p
-        _run(K.sgd, p.size, p, g, buf, sm[0], mode)
+        if p.size >= par_min:
+            K.parallel_guard(serial, K.sgd[1], p.size, p, g, buf, sm[0], mode)
+        else:  # the common small-parameter case without _run's extra call
+            serial(p, g, buf, sm[0], mode)
         _bump(param)
         if use_buf:
             _bump(momentum_buffers[i])

@@ -234,7 +234,7 @@ def _pair_shapes(name, input, target, strict=False):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     target = _as_tensor(target, input)
-    a, b = tuple(input.shape), tuple(target.shape)
+    a, b = input._data.shape, target._data.shape
     if a != b:
         if strict:
             raise ValueError(f"{name}: Using a target size ({b}) that is different to the input "
@@ -248,7 +248,8 @@ def _pair_shapes(name, input, target, strict=False):
         warnings.warn(f"{name}: Using a target size ({b}) that is different to the input size "
                       f"({a}). This will likely lead to incorrect results due to broadcasting. "
                       "Please ensure they have the same size.", UserWarning, stacklevel=3)
-    if target.dtype != input.dtype and target.dtype.kind in "fiub" and input.dtype.kind == "f":
+    td, xd = target._data.dtype, input._data.dtype
+    if td != xd and td.kind in "fiub" and xd.kind == "f":
         target = target.to(input.dtype)
     return target
 

@@ -78,7 +78,7 @@ class SGD(Optimizer):
         choice = _fused_choice(group)
         fused = ([], [], [], [])  # params, grads, momentum buffers, first-step flags
         for p in group["params"]:
-            if p.grad is None:
+            if p._grad is None:
                 continue
             if _use_fused(choice, p):
                 buf, first = None, False
@@ -90,7 +90,7 @@ class SGD(Optimizer):
                         state["momentum_buffer"] = buf
                         first = True
                 fused[0].append(p)
-                fused[1].append(p.grad)
+                fused[1].append(p._grad)
                 fused[2].append(buf)
                 fused[3].append(first)
                 continue

@@ -14,6 +14,7 @@ caller overwrites the whole array, so the stale contents never show. The pool ke
 most `MAX_BYTES` alive; `release()` drops what it holds.
 """
 import sys
+from math import prod as _prod
 
 import numpy as np
 
@@ -22,18 +23,18 @@ MAX_BYTES = 1 << 30
 PER_KEY = 4
 
 _getrefcount = sys.getrefcount
+_np_empty = np.empty
 _pool = {}  # (shape, dtype) -> arrays handed out before, oldest first
 _held = [0]
 
 
 def empty(shape, dtype):
     """An uninitialised C-contiguous array, recycled when a large one of its kind is free."""
-    dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize
-    for s in shape:
-        nbytes *= s
+    if not isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype)
+    nbytes = _prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
-        return np.empty(shape, dtype)
+        return _np_empty(shape, dtype)
     key = (tuple(shape), dtype)
     arrays = _pool.get(key)
     if arrays is None:
