@@ -20,7 +20,7 @@ All tensors must be C-contiguous, of one dtype (float32 or float64) and of the
 parameter's shape (a non-contiguous gradient is copied first); `eligible` tells whether a
 parameter qualifies. Hyperparameters are Python numbers, combined in double precision
 (as PyTorch does in Python) and then cast to the arrays' dtype. Parameters of at least
-``optim_updates.PARALLEL_MIN`` elements may use the ``prange`` kernels (the parallel guard
+``optim_updates.PARALLEL_MIN`` elements may use the ``prange`` kernels (``faster_twin``
 times both); plain SGD (no momentum, weight decay or maximize) on parameters of at least
 ``AXPY_MIN`` elements is numpy's OpenBLAS ``axpy`` when it is found (``kernels.blas``),
 which may round float32 with a fused multiply-add. Example::
@@ -106,7 +106,7 @@ def _param_grad(param, grad, checked=False):
 def _run(pair, n, *args):
     """Run a (serial, parallel) kernel pair: parallel (guarded) from PARALLEL_MIN elements."""
     if n >= _K.PARALLEL_MIN:
-        return _K.parallel_guard(pair[0], pair[1], n, *args)
+        return _K.faster_twin(pair[0], pair[1], n, *args)
     return pair[0](*args)
 
 
@@ -236,7 +236,7 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
         if plain and p.size >= AXPY_MIN and _axpy_(sm[0][0], g, p):
             pass  # OpenBLAS's axpy, on its already-awake threads (kernels/blas.py)
         elif p.size >= par_min:
-            K.parallel_guard(serial, K.sgd[1], p.size, p, g, buf, sm[0], mode)
+            K.faster_twin(serial, K.sgd[1], p.size, p, g, buf, sm[0], mode)
         else:  # the common small-parameter case without _run's extra call
             serial(p, g, buf, sm[0], mode)
         _bump(param)

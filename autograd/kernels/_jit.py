@@ -342,7 +342,61 @@ def maxnum(typingctx, a, b):
 
 
 class ParallelGuard:
+    """Runs a ``parallel=True`` kernel, falling back to its serial twin while parallel runs stall.
+
+    On a machine whose cores are shared with other processes a 2-thread
+    parallel region waits for a descheduled worker: measured here at load
+    average ~8 on 2 cores, a 1e6-element relu took 27 ms in parallel and
+    0.66 ms serially. Each parallel call is timed (two ``perf_counter`` calls,
+    only on the large-array path); one that takes longer than
+    ``2 * SERIAL_NS_PER_ELEMENT * n + 200 us`` (twice a pessimistic serial
+    estimate) counts as a stall; ``STREAK`` stalls in a row switch every
+    kernel to serial for ``BACKOFF_S`` seconds (doubling while stalls repeat,
+    up to ``MAX_BACKOFF_S``), then parallel is tried again. One stall alone
+    is not enough: on a quiet machine about 1 call in 1,000 takes that long
+    (a timer interrupt, page faults of a fresh output), and backing off on
+    each of those kept the kernels serial a third of the time.
+    """
+
+    SERIAL_NS_PER_ELEMENT = 1.5
+    BACKOFF_S = 0.5
+    MAX_BACKOFF_S = 30.0
+    STREAK = 2
+
+    def __init__(self):
+        self.off_until = 0.0
+        self.backoff = self.BACKOFF_S
+        self.stalls = 0
+        self.streak = 0
+
+    def __call__(self, serial, parallel, n, *args):
+        """Run ``parallel(*args)`` (or ``serial(*args)`` while backing off); return its result."""
+        now = time.perf_counter()
+        if now < self.off_until:
+            return serial(*args)
+        compiled = len(getattr(parallel, "overloads", ()))
+        res = parallel(*args)
+        dt = time.perf_counter() - now
+        if compiled != len(getattr(parallel, "overloads", ())):
+            return res  # this call compiled the kernel: not a stall
+        if dt > 2e-9 * self.SERIAL_NS_PER_ELEMENT * n + 2e-4:
+            self.stalls += 1
+            self.streak += 1
+            if self.streak >= self.STREAK:
+                self.streak = 0
+                self.off_until = now + dt + self.backoff
+                self.backoff = min(2 * self.backoff, self.MAX_BACKOFF_S)
+        else:
+            self.streak = 0
+            self.backoff = self.BACKOFF_S
+        return res
+
+
+class FasterTwin:
     """Runs the faster twin of a (serial, ``parallel=True``) kernel pair, learnt by timing calls.
+
+    Used for the optimizer updates (``optim_updates``); the other kernels use
+    `ParallelGuard`, which keeps the parallel twin unless it stalls.
 
     Whether two threads beat one depends on more than the array size: in an MLP
     training loop OpenBLAS's worker keeps spinning on the second core for a while
@@ -353,23 +407,30 @@ class ParallelGuard:
     relu: 27 ms in parallel, 0.66 ms serially, at load ~8 on 2 cores).
 
     So every call through the guard is timed (two ``perf_counter`` calls; kernels
-    only come here above their parallel size threshold) and each (kernel,
-    power-of-two size) keeps a running estimate of seconds per element for
-    both twins. A call runs the twin with the lower estimate; after
-    ``EXPLORE_MIN`` calls (doubling up to ``EXPLORE_MAX`` while the choice
-    holds) one call runs the other twin and its time replaces that twin's
-    estimate; the running twin's estimate is a running mean, so a single slow
-    call (a timer interrupt) does not flip the choice. A call that compiled its
-    kernel is not counted. ``force`` (``"parallel"`` or
-    ``"serial"``) pins the choice, for tests of one twin.
+    only come here above their parallel size threshold), per kernel and
+    power-of-two size, and a call runs the twin whose best time per element
+    over its last ``WINDOW`` timed calls is lower. The best of a few, not a mean:
+    single slow calls (a timer interrupt, page faults of a fresh output) neither
+    flip the choice nor hide a twin that is consistently slower. Now and then one
+    call runs the other twin instead, to keep its times current: after
+    ``EXPLORE_MIN`` calls, the interval doubling each time the choice holds, up to
+    ``EXPLORE_MAX`` calls while the twins are within ``CLEAR_GAP`` of each other
+    and ``EXPLORE_MAX_CLEAR`` when the choice is clear (exploring then costs under
+    1%). A call that compiled its kernel is not counted. ``force`` (``"parallel"``
+    or ``"serial"``) pins the choice, for tests of one twin.
     """
 
+    WINDOW = 4
     EXPLORE_MIN = 4
-    EXPLORE_MAX = 64
+    EXPLORE_MAX = 32
+    EXPLORE_MAX_CLEAR = 256
+    CLEAR_GAP = 1.5
 
     def __init__(self):
         self.force = None
-        self.stats = {}  # (parallel kernel, n.bit_length()) -> [s/elem parallel, s/elem serial, countdown, interval]
+        # (parallel kernel, n.bit_length()) -> [parallel times, serial times, countdown, interval]
+        # (times: the last WINDOW seconds per element of that twin)
+        self.stats = {}
 
     def __call__(self, serial, parallel, n, *args):
         """Run ``serial(*args)`` or ``parallel(*args)`` (``n`` elements of work); return its result."""
@@ -378,40 +439,49 @@ class ParallelGuard:
         key = (parallel, n.bit_length())
         st = self.stats.get(key)
         if st is None:
-            st = self.stats[key] = [None, None, self.EXPLORE_MIN, self.EXPLORE_MIN]
-        if st[0] is None:
+            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN]
+        exploring = False
+        if not st[0]:
             use_par = True
-        elif st[1] is None:
+        elif not st[1]:
             use_par = False
         else:
-            use_par = st[0] <= st[1]
+            use_par = min(st[0]) <= min(st[1])
             st[2] -= 1
-            if st[2] <= 0:  # explore the other twin once
+            if st[2] <= 0:  # run the other twin once
                 use_par = not use_par
+                exploring = True
         fn = parallel if use_par else serial
         compiled = len(getattr(fn, "overloads", ()))
         t0 = time.perf_counter()
         res = fn(*args)
         dt = (time.perf_counter() - t0) / n
         if compiled == len(getattr(fn, "overloads", ())):
-            self._record(st, 0 if use_par else 1, dt)
+            self._record(st, 0 if use_par else 1, dt, exploring)
         return res
 
-    def _record(self, st, i, dt):
-        if st[2] <= 0:  # an exploring call: its fresh time replaces the stale estimate
-            st[i] = dt
-            kept = st[1 - i] <= dt  # the choice holds: explore less often
-            st[3] = min(2 * st[3], self.EXPLORE_MAX) if kept else self.EXPLORE_MIN
+    def _record(self, st, i, dt, exploring):
+        times = st[i]
+        times.append(dt)
+        if len(times) > self.WINDOW:
+            del times[0]
+        if exploring:
+            best, other = min(times), min(st[1 - i])
+            if other <= best:  # the choice holds: explore less often, rarely if it is clear
+                cap = self.EXPLORE_MAX_CLEAR if best >= self.CLEAR_GAP * other else self.EXPLORE_MAX
+                st[3] = min(2 * st[3], cap)
+            else:
+                st[3] = self.EXPLORE_MIN
             st[2] = st[3]
-        else:  # the running choice (or a first call): a running mean damps single hiccups
-            old = st[i]
-            st[i] = dt if old is None else 0.5 * (old + dt)
 
     def reset(self):
-        """Forget every estimate (and any forced choice)."""
+        """Forget every time measured (and any forced choice)."""
         self.force = None
         self.stats.clear()
 
 
 #: the guard shared by all kernels of this package
 parallel_guard = ParallelGuard()
+
+#: the chooser shared by the optimizer updates
+faster_twin = FasterTwin()

@@ -18,16 +18,18 @@ already combined in double precision and cast to the arrays' dtype by the wrappe
 ``numbagrad.autograd.fused``, so float32 arrays are updated in float32 as PyTorch does)
 and ``mode`` (an int of flag bits): few arguments keep numba's per-call dispatch cost
 near 1 us, which matters for models with many small parameters. Every kernel exists
-twice (``jit_pair``): serial, and a ``prange`` version used above ``PARALLEL_MIN``
-elements through ``parallel_guard`` (which falls back to the serial twin while 2-thread
-runs stall on a busy machine). No BLAS is called anywhere.
+twice (``jit_pair``): serial, and a ``prange`` version that may run from ``PARALLEL_MIN``
+elements: ``faster_twin`` times both and runs the faster (inside a training loop the
+serial one can win: OpenBLAS's worker still spins on the second core after the
+backward pass's matrix products). No BLAS is called here (``fused`` routes large plain
+SGD updates to BLAS axpy, ``blas.py``).
 """
 import numba
 import numpy as np
 
-from ._jit import jit_pair, parallel_guard
+from ._jit import faster_twin, jit_pair
 
-__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN", "parallel_guard"]
+__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN", "faster_twin"]
 
 #: arrays with at least this many elements use the parallel twin. Measured on 100
 #: tensors of 100k float32 (benchmarks/optim_step.py, 2 cores): with 1 << 17 they ran

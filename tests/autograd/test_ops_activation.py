@@ -27,8 +27,6 @@ def parallel_kernels_everywhere(monkeypatch):
                 monkeypatch.setattr(mod, n, 1)
     if hasattr(kernels.set_parallel, "_defaults"):
         monkeypatch.delattr(kernels.set_parallel, "_defaults")
-    from numbagrad.autograd.kernels._jit import parallel_guard
-    monkeypatch.setattr(parallel_guard, "force", "parallel")  # not the timed choice between twins
     yield
 
 

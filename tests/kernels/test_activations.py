@@ -7,7 +7,6 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numbagrad.autograd.kernels as K
-from numbagrad.autograd.kernels._jit import parallel_guard
 from numbagrad.autograd.kernels import activations as A
 
 # numba's pedantic SSA check warns when one vmath overload is inlined twice into a kernel (gelu);
@@ -139,7 +138,6 @@ def test_parallel_path(name, monkeypatch):
     monkeypatch.setattr(A, "PAR_CHEAP", 0)
     monkeypatch.setattr(A, "PAR_EXP", 0)
     monkeypatch.setattr(A, "TANH_NUMPY_BELOW", 0)
-    monkeypatch.setattr(parallel_guard, "force", "parallel")
     x = np.linspace(-20, 20, 4099).astype(np.float32)
     _check(name, x, np.sin(x))
 

@@ -4,7 +4,6 @@ import pytest
 from hypothesis import given, strategies as st
 
 import numbagrad.autograd.kernels as K
-from numbagrad.autograd.kernels._jit import parallel_guard
 from numbagrad.autograd.kernels import epilogue as E
 from numbagrad.autograd.kernels import losses as L
 from numbagrad.autograd.kernels import softmax_family as S
@@ -54,7 +53,6 @@ def test_nll_large_non_contiguous_parallel_and_custom_ignore(dtype, monkeypatch)
     t[::7] = 3
     _check_nll(x.T, t, ignore_index=3)
     monkeypatch.setattr(L, "PAR_MIN_ELEMENTS", 0)
-    monkeypatch.setattr(parallel_guard, "force", "parallel")
     _check_nll(x.T, t, ignore_index=3)
 
 

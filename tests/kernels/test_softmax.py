@@ -5,7 +5,6 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numbagrad.autograd.kernels as K
-from numbagrad.autograd.kernels._jit import parallel_guard
 from numbagrad.autograd.kernels import softmax_family as S
 
 DTYPES = [np.float32, np.float64]
@@ -94,7 +93,6 @@ def test_every_dim_3d_and_non_contiguous(dtype, dim):
 @pytest.mark.parametrize("shape,dim", [((300, 200), -1), ((300, 200), 0), ((40, 30, 50), 1)])
 def test_parallel_kernels(shape, dim, monkeypatch):
     monkeypatch.setattr(S, "PAR_MIN_ELEMENTS", 0)
-    monkeypatch.setattr(parallel_guard, "force", "parallel")
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(shape) * 4).astype(np.float32)
     _check_all(x, dim, rng.standard_normal(shape).astype(np.float32))

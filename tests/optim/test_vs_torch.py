@@ -65,8 +65,8 @@ def test_float32_trajectory(name):
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_large_parameter_parallel_kernel(name, monkeypatch):
     """Above the parallel threshold the prange kernels give the same numbers."""
-    from numbagrad.autograd.kernels._jit import parallel_guard
-    monkeypatch.setattr(parallel_guard, "force", "parallel")
+    from numbagrad.autograd.kernels._jit import faster_twin
+    monkeypatch.setattr(faster_twin, "force", "parallel")
     kw = CONFIGS[name][-1]
     arrays = make_params([(300_000,)])
     theirs, _ = run_torch(torch, getattr(torch.optim, name), arrays, dict(kw, foreach=False), 5)
