@@ -75,8 +75,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is None and not create_graph and len(tensors) == 1 and not anomaly.enabled:
         root = tensors[0]
         if isinstance(root, Tensor) and root._fn is not None:
-            g = _root_grads(tensors, grad_tensors, False)[0]
-            _run_plain(root, g._data, retain_graph)
+            d = root._data
+            if grad_tensors is None and d.size == 1 and root._rg:  # loss.backward()
+                _run_plain(root, np.ones(d.shape, d.dtype), retain_graph)
+            else:
+                _run_plain(root, _root_grads(tensors, grad_tensors, False)[0]._data, retain_graph)
             return
     grads = _root_grads(tensors, grad_tensors, create_graph)
     targets = None

@@ -1,7 +1,7 @@
 """Containers: Sequential, ModuleList, ModuleDict."""
 from collections import OrderedDict
 
-from numbagrad.autograd.ops.activation import linear_act
+from numbagrad.autograd.ops.activation import linear, linear_act
 
 from .activation import ReLU, Sigmoid, Tanh
 from .linear import Linear
@@ -95,21 +95,24 @@ class Sequential(Module):
         neither with hooks) runs as one fused op (``linear_act``): the same values and
         gradients, one node instead of two and one pass less over the output.
         """
-        mods = list(self._modules.values())
+        mods = list(self.__dict__["_modules"].values())
         n = len(mods)
         i = 0
         while i < n:
             m = mods[i]
-            if type(m) is Linear and i + 1 < n:
-                nxt = mods[i + 1]
+            if type(m) is Linear and not _has_hooks(m):
+                params = m.__dict__["_parameters"]  # what m.weight / m.bias resolve to
+                nxt = mods[i + 1] if i + 1 < n else None
                 act = _FUSED_ACTS.get(type(nxt))
-                if act is not None and not (_has_hooks(m) or _has_hooks(nxt)):
-                    out = linear_act(input, m.weight, m.bias, act)
+                if act is not None and not _has_hooks(nxt):
+                    out = linear_act(input, params["weight"], params["bias"], act)
                     if out is not None:
                         input = out
                         i += 2
                         continue
-            input = m(input)
+                input = linear(input, params["weight"], params["bias"])  # m(input), fewer calls
+            else:
+                input = m(input)
             i += 1
         return input
 
