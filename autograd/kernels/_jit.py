@@ -402,28 +402,31 @@ class FasterTwin:
     training loop OpenBLAS's worker keeps spinning on the second core for a while
     after each matrix product, and a parallel kernel's chunk on that core waits
     for it (Adam over the MNIST MLP's 200k-element weight: 2-thread 2x slower
-    than serial inside the loop, 2x faster outside it); on a machine busy with
-    other processes a 2-thread region can stall for milliseconds (1e6-element
-    relu: 27 ms in parallel, 0.66 ms serially, at load ~8 on 2 cores).
+    than serial inside the loop, 2x faster outside it).
 
-    So every call through the guard is timed (two ``perf_counter`` calls; kernels
-    only come here above their parallel size threshold), per kernel and
-    power-of-two size, and a call runs the twin whose best time per element
-    over its last ``WINDOW`` timed calls is lower. The best of a few, not a mean:
-    single slow calls (a timer interrupt, page faults of a fresh output) neither
-    flip the choice nor hide a twin that is consistently slower. Now and then one
-    call runs the other twin instead, to keep its times current: after
-    ``EXPLORE_MIN`` calls, the interval doubling each time the choice holds, up to
-    ``EXPLORE_MAX`` calls while the twins are within ``CLEAR_GAP`` of each other
-    and ``EXPLORE_MAX_CLEAR`` when the choice is clear (exploring then costs under
-    1%). A call that compiled its kernel is not counted. ``force`` (``"parallel"``
-    or ``"serial"``) pins the choice, for tests of one twin.
+    So every call through here is timed (two ``perf_counter`` calls; kernels only
+    come here above their parallel size threshold), per kernel and power-of-two
+    size, keeping each twin's last ``WINDOW`` times per element. A call runs the
+    parallel twin unless its best recent time is over ``MARGIN`` times the serial
+    twin's: the best of several, so that a burst of slow calls shorter than the
+    window (a timer interrupt, another library's threads still spinning for a few
+    milliseconds) does not send a kernel to one thread, while a parallel twin that
+    is slower call after call does. Now and then one call runs the other twin
+    instead, to keep its times current: after ``EXPLORE_MIN`` calls, the interval
+    doubling each time the choice holds, up to ``EXPLORE_SERIAL_MAX`` calls for
+    the serial twin (``EXPLORE_SERIAL_CLEAR`` when it is clearly slower: exploring
+    then costs under 1%) and ``EXPLORE_PARALLEL_MAX`` for the parallel one (so
+    that it comes back soon). A call that compiled its kernel is not counted.
+    ``force`` (``"parallel"`` or ``"serial"``) pins the choice, for tests of one
+    twin.
     """
 
-    WINDOW = 4
+    WINDOW = 8
+    MARGIN = 1.2
     EXPLORE_MIN = 4
-    EXPLORE_MAX = 32
-    EXPLORE_MAX_CLEAR = 256
+    EXPLORE_SERIAL_MAX = 32
+    EXPLORE_SERIAL_CLEAR = 256
+    EXPLORE_PARALLEL_MAX = 16
     CLEAR_GAP = 1.5
 
     def __init__(self):
@@ -446,7 +449,7 @@ class FasterTwin:
         elif not st[1]:
             use_par = False
         else:
-            use_par = min(st[0]) <= min(st[1])
+            use_par = min(st[0]) <= self.MARGIN * min(st[1])
             st[2] -= 1
             if st[2] <= 0:  # run the other twin once
                 use_par = not use_par
@@ -466,9 +469,13 @@ class FasterTwin:
         if len(times) > self.WINDOW:
             del times[0]
         if exploring:
-            best, other = min(times), min(st[1 - i])
-            if other <= best:  # the choice holds: explore less often, rarely if it is clear
-                cap = self.EXPLORE_MAX_CLEAR if best >= self.CLEAR_GAP * other else self.EXPLORE_MAX
+            par, ser = min(st[0]), min(st[1])
+            if (par <= self.MARGIN * ser) == (i == 1):  # the choice holds: explore less often
+                if i == 1:  # explored serial
+                    cap = self.EXPLORE_SERIAL_CLEAR if ser >= self.CLEAR_GAP * par \
+                        else self.EXPLORE_SERIAL_MAX
+                else:
+                    cap = self.EXPLORE_PARALLEL_MAX
                 st[3] = min(2 * st[3], cap)
             else:
                 st[3] = self.EXPLORE_MIN

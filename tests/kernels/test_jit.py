@@ -116,28 +116,37 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     delays = {"s": 0.002, "p": 0.0003}
     serial, parallel, calls = _twins(delays)
     g = FasterTwin()
-    g.EXPLORE_MAX, g.EXPLORE_MAX_CLEAR = 8, 16  # shorter loops than the defaults
+    g.EXPLORE_SERIAL_MAX, g.EXPLORE_SERIAL_CLEAR = 8, 16  # shorter loops than the defaults
     N = 10**6
     for _ in range(40):
         g(serial, parallel, N, 0)
     # first call of each twin measures it; then parallel (faster), with rare exploring serial calls
     assert calls[:2] == ["p", "s"]
     assert calls[2:].count("s") <= 4, calls
-    interval = g.stats[(parallel, N.bit_length())][3]
-    assert interval > g.EXPLORE_MIN  # explorations that kept the choice spaced out
-    # the parallel twin starts stalling (another process took the second core): serial takes over
+    assert g.stats[(parallel, N.bit_length())][3] > g.EXPLORE_MIN  # explorations spaced out
+    # a burst of slow parallel calls shorter than the window does not switch
     delays.update(p=0.01)
     calls.clear()
-    for _ in range(3 * g.EXPLORE_MAX_CLEAR):
+    for _ in range(g.WINDOW - 2):
         g(serial, parallel, N, 0)
-    assert 1 <= calls.count("p") <= 8, calls
-    assert calls[-g.EXPLORE_MIN + 1:] == ["s"] * (g.EXPLORE_MIN - 1)
-    # and parallel comes back once it is fast again
+    delays.update(p=0.0003)
+    for _ in range(4):
+        g(serial, parallel, N, 0)
+    assert calls.count("p") >= g.WINDOW + 1, calls
+    # the parallel twin slow call after call (another process took the second core): serial takes over
+    delays.update(p=0.01)
+    calls.clear()
+    for _ in range(g.WINDOW + 4 * g.EXPLORE_PARALLEL_MAX):
+        g(serial, parallel, N, 0)
+    assert calls[:g.WINDOW] == ["p"] * g.WINDOW
+    assert calls[g.WINDOW:].count("p") <= 6, calls  # only exploring calls after the switch
+    assert calls[-3:] == ["s"] * 3
+    # and parallel comes back at its next exploration once it is fast again
     delays.update(p=0.0003)
     calls.clear()
-    for _ in range(2 * g.EXPLORE_MAX_CLEAR + 8):
+    for _ in range(g.EXPLORE_PARALLEL_MAX + 8):
         g(serial, parallel, N, 0)
-    assert calls[-8:].count("p") >= 7, calls  # back on parallel (one exploring serial call at most)
+    assert calls[-8:].count("p") >= 7, calls  # (one exploring serial call at most)
 
 
 def test_faster_twin_keeps_sizes_apart_and_can_be_forced():
@@ -148,7 +157,7 @@ def test_faster_twin_keeps_sizes_apart_and_can_be_forced():
     g = FasterTwin()
     for _ in range(5):
         g(serial, parallel, 1000, 0)
-    assert calls == ["p", "s", "s", "s", "s"]  # small: serial wins
+    assert calls == ["p", "s", "s", "s", "s"]  # small: serial wins (parallel much slower)
     calls.clear()
     assert g(serial, parallel, 10**7, 0) == "p"  # a new size bucket measures parallel first
     g.force = "parallel"
