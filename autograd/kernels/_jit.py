@@ -414,9 +414,11 @@ class FasterTwin:
     is slower call after call does. Now and then one call runs the other twin
     instead, to keep its times current: after ``EXPLORE_MIN`` calls, the interval
     doubling each time the choice holds, up to ``EXPLORE_SERIAL_MAX`` calls for
-    the serial twin (``EXPLORE_SERIAL_CLEAR`` when it is clearly slower: exploring
-    then costs under 1%) and ``EXPLORE_PARALLEL_MAX`` for the parallel one (so
-    that it comes back soon). A call that compiled its kernel is not counted.
+    the serial twin and ``EXPLORE_PARALLEL_MAX`` for the parallel one (so
+    that it comes back soon after a change), or ``EXPLORE_CLEAR`` when the other
+    twin is over ``CLEAR_GAP`` times slower (exploring then costs under 1%; in the
+    MNIST loop an exploring parallel call every 16 steps cost 8% of the step).
+    A call that compiled its kernel is not counted.
     ``force`` (``"parallel"`` or ``"serial"``) pins the choice, for tests of one
     twin.
     """
@@ -425,8 +427,8 @@ class FasterTwin:
     MARGIN = 1.2
     EXPLORE_MIN = 4
     EXPLORE_SERIAL_MAX = 32
-    EXPLORE_SERIAL_CLEAR = 256
     EXPLORE_PARALLEL_MAX = 16
+    EXPLORE_CLEAR = 256
     CLEAR_GAP = 1.5
 
     def __init__(self):
@@ -472,10 +474,10 @@ class FasterTwin:
             par, ser = min(st[0]), min(st[1])
             if (par <= self.MARGIN * ser) == (i == 1):  # the choice holds: explore less often
                 if i == 1:  # explored serial
-                    cap = self.EXPLORE_SERIAL_CLEAR if ser >= self.CLEAR_GAP * par \
-                        else self.EXPLORE_SERIAL_MAX
+                    clear, cap = ser >= self.CLEAR_GAP * par, self.EXPLORE_SERIAL_MAX
                 else:
-                    cap = self.EXPLORE_PARALLEL_MAX
+                    clear, cap = par >= self.CLEAR_GAP * ser, self.EXPLORE_PARALLEL_MAX
+                cap = self.EXPLORE_CLEAR if clear else cap
                 st[3] = min(2 * st[3], cap)
             else:
                 st[3] = self.EXPLORE_MIN

@@ -116,7 +116,7 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     delays = {"s": 0.002, "p": 0.0003}
     serial, parallel, calls = _twins(delays)
     g = FasterTwin()
-    g.EXPLORE_SERIAL_MAX, g.EXPLORE_SERIAL_CLEAR = 8, 16  # shorter loops than the defaults
+    g.EXPLORE_SERIAL_MAX, g.EXPLORE_CLEAR = 8, 16  # shorter loops than the defaults
     N = 10**6
     for _ in range(40):
         g(serial, parallel, N, 0)
@@ -136,7 +136,7 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     # the parallel twin slow call after call (another process took the second core): serial takes over
     delays.update(p=0.01)
     calls.clear()
-    for _ in range(g.WINDOW + 4 * g.EXPLORE_PARALLEL_MAX):
+    for _ in range(g.WINDOW + 4 * g.EXPLORE_CLEAR):
         g(serial, parallel, N, 0)
     assert calls[:g.WINDOW] == ["p"] * g.WINDOW
     assert calls[g.WINDOW:].count("p") <= 6, calls  # only exploring calls after the switch
@@ -144,7 +144,7 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     # and parallel comes back at its next exploration once it is fast again
     delays.update(p=0.0003)
     calls.clear()
-    for _ in range(g.EXPLORE_PARALLEL_MAX + 8):
+    for _ in range(g.EXPLORE_CLEAR + 8):
         g(serial, parallel, N, 0)
     assert calls[-8:].count("p") >= 7, calls  # (one exploring serial call at most)
 
