@@ -405,8 +405,8 @@ class FasterTwin:
     than serial inside the loop, 2x faster outside it).
 
     So every call through here is timed (two ``perf_counter`` calls; kernels only
-    come here above their parallel size threshold), per kernel and power-of-two
-    size, keeping each twin's last ``WINDOW`` times per element. A call runs the
+    come here above their parallel size threshold), per kernel, power-of-two
+    size and thread count (``numba.set_num_threads``), keeping each twin's last ``WINDOW`` times per element. A call runs the
     parallel twin unless its best recent time is over ``MARGIN`` times the serial
     twin's: the best of several, so that a burst of slow calls shorter than the
     window (a timer interrupt, another library's threads still spinning for a few
@@ -433,7 +433,8 @@ class FasterTwin:
 
     def __init__(self):
         self.force = None
-        # (parallel kernel, n.bit_length()) -> [parallel times, serial times, countdown, interval]
+        # (parallel kernel, n.bit_length(), numba's thread count) ->
+        #     [parallel times, serial times, countdown, interval]
         # (times: the last WINDOW seconds per element of that twin)
         self.stats = {}
 
@@ -441,7 +442,7 @@ class FasterTwin:
         """Run ``serial(*args)`` or ``parallel(*args)`` (``n`` elements of work); return its result."""
         if self.force is not None:
             return (parallel if self.force == "parallel" else serial)(*args)
-        key = (parallel, n.bit_length())
+        key = (parallel, n.bit_length(), _get_num_threads())
         st = self.stats.get(key)
         if st is None:
             st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN]
@@ -491,6 +492,8 @@ class FasterTwin:
 
 #: the guard shared by all kernels of this package
 parallel_guard = ParallelGuard()
+
+_get_num_threads = numba.get_num_threads
 
 #: the chooser shared by the optimizer updates
 faster_twin = FasterTwin()

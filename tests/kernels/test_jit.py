@@ -123,7 +123,8 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     # first call of each twin measures it; then parallel (faster), with rare exploring serial calls
     assert calls[:2] == ["p", "s"]
     assert calls[2:].count("s") <= 4, calls
-    assert g.stats[(parallel, N.bit_length())][3] > g.EXPLORE_MIN  # explorations spaced out
+    import numba
+    assert g.stats[(parallel, N.bit_length(), numba.get_num_threads())][3] > g.EXPLORE_MIN  # spaced out
     # a burst of slow parallel calls shorter than the window does not switch
     delays.update(p=0.01)
     calls.clear()
@@ -166,3 +167,24 @@ def test_faster_twin_keeps_sizes_apart_and_can_be_forced():
     assert g(serial, parallel, 10**7, 0) == "s"
     g.reset()
     assert g.force is None and g.stats == {}
+
+
+def test_faster_twin_keeps_thread_counts_apart():
+    import numba
+
+    from numbagrad.autograd.kernels._jit import FasterTwin
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.fail("numba runs with one thread here; the test needs two")
+    delays = {"s": 0.0, "p": 0.003}
+    serial, parallel, calls = _twins(delays)
+    g = FasterTwin()
+    old = numba.get_num_threads()
+    try:
+        for t in (1, 2):
+            numba.set_num_threads(t)
+            g(serial, parallel, 10**6, 0)
+        assert calls == ["p", "p"]  # one count's times say nothing about the other's
+        assert {k[2] for k in g.stats} == {1, 2}
+    finally:
+        numba.set_num_threads(old)
