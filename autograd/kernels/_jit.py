@@ -406,9 +406,9 @@ class FasterTwin:
 
     So every call through here is timed (two ``perf_counter`` calls; kernels only
     come here above their parallel size threshold), per kernel, power-of-two
-    size and thread count (``numba.set_num_threads``), keeping each twin's last ``WINDOW`` times per element. A call runs the
-    parallel twin unless its best recent time is over ``MARGIN`` times the serial
-    twin's: the best of several, so that a burst of slow calls shorter than the
+    size and thread count (``numba.set_num_threads``), keeping each twin's last
+    ``WINDOW`` times per element. A call runs the parallel twin unless its best
+    recent time is over ``MARGIN`` times the serial twin's: the best of several, so that a burst of slow calls shorter than the
     window (a timer interrupt, another library's threads still spinning for a few
     milliseconds) does not send a kernel to one thread, while a parallel twin that
     is slower call after call does. Now and then one call runs the other twin
@@ -418,9 +418,8 @@ class FasterTwin:
     that it comes back soon after a change), or ``EXPLORE_CLEAR`` when the other
     twin is over ``CLEAR_GAP`` times slower (exploring then costs under 1%; in the
     MNIST loop an exploring parallel call every 16 steps cost 8% of the step).
-    A call that compiled its kernel is not counted.
-    ``force`` (``"parallel"`` or ``"serial"``) pins the choice, for tests of one
-    twin.
+    A call that compiled its kernel is not counted. ``force`` (``"parallel"`` or
+    ``"serial"``) pins the choice, for tests of one twin.
     """
 
     WINDOW = 8

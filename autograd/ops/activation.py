@@ -340,7 +340,7 @@ def _linear_grads(ctx, g):
     if e[1] is not None:
         x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
         gw = np.dot(g2.T, x2, out=_pool.empty(wd.shape, g.dtype)) if pooled else np.dot(g2.T, x2)
-    gb = sum_rows(g2) if e[2] is not None else None
+    gb = sum_rows(g2) if len(e) > 2 and e[2] is not None else None
     return gx, gw, gb
 
 

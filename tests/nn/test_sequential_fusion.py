@@ -152,3 +152,12 @@ def test_large_batch_uses_the_parallel_epilogue_and_stays_exact():
     x = ag.tensor(np.random.default_rng(4).standard_normal((256, 64)).astype(np.float32))
     fused = model(x).detach().numpy()
     np.testing.assert_array_equal(fused, _one_by_one(model, x).detach().numpy())
+
+
+def test_in_place_change_of_the_fused_output_is_caught():
+    model = _mlp("tanh")
+    out = model[:2](ag.randn(3, 7, dtype=ag.float64))
+    assert out.grad_fn.name() == "LinearTanhBackward0"
+    out.add_(1.0)  # backward needs the saved output: PyTorch raises here too
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
