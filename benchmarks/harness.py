@@ -80,6 +80,10 @@ class Case:
     max_rounds: int | None = None
     #: ratios reported besides ours/torch and ours/floor, as (numerator role, denominator role)
     extra_ratios: tuple = ()
+    #: seconds before each timed round in which only the main thread runs (a busy wait: an
+    #: idle core would come back slower), so that the previous contender's still-spinning
+    #: threads (OpenBLAS's workers spin ~0.1 s after a GEMM) have gone to sleep
+    pause_s: float = 0.0
 
 
 def error_text(exc: BaseException) -> str:
@@ -163,6 +167,12 @@ def summarize(times: list) -> dict:
     }
 
 
+def _busy_wait(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def _time_calls(step, number: int) -> float:
     t0 = time.perf_counter()
     for _ in range(number):
@@ -229,6 +239,8 @@ def run_case(case: Case, settings: Settings, log=None) -> dict:
                 # call after another contender shares the cores with that library's still
                 # spinning threads (OpenMP, BLAS) and follows a thread-limit switch, which
                 # would otherwise land on whoever runs next (for every contender alike).
+                if case.pause_s:
+                    _busy_wait(case.pause_s)
                 e["times_s"].append(timed(e, e["number"], settle=e["number"] <= SETTLE_BELOW))
             except Exception as exc:
                 e["error"] = error_text(exc)
