@@ -233,12 +233,12 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
                 mode |= K.INIT
         else:
             buf = p
-        if plain and p.size >= AXPY_MIN and _axpy_(sm[0][0], g, p):
-            pass  # OpenBLAS's axpy, on its already-awake threads (kernels/blas.py)
-        elif p.size >= par_min:
-            K.faster_twin(serial, K.sgd[1], p.size, p, g, buf, sm[0], mode)
-        else:  # the common small-parameter case without _run's extra call
-            serial(p, g, buf, sm[0], mode)
+        # large plain updates: OpenBLAS's axpy on its already-awake threads (kernels/blas.py)
+        if not (plain and p.size >= AXPY_MIN and _axpy_(sm[0][0], g, p)):
+            if p.size >= par_min:
+                K.faster_twin(serial, K.sgd[1], p.size, p, g, buf, sm[0], mode)
+            else:  # the common small-parameter case without _run's extra call
+                serial(p, g, buf, sm[0], mode)
         _bump(param)
         if use_buf:
             _bump(momentum_buffers[i])
