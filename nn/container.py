@@ -5,7 +5,7 @@ from numbagrad.autograd.ops.activation import linear, linear_act
 
 from .activation import ReLU, Sigmoid, Tanh
 from .linear import Linear
-from .module import Module
+from .module import Module, has_hooks
 
 #: activation modules that nn.Sequential runs fused with a Linear right before them
 _FUSED_ACTS = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
@@ -100,11 +100,11 @@ class Sequential(Module):
         i = 0
         while i < n:
             m = mods[i]
-            if type(m) is Linear and not _has_hooks(m):
+            if type(m) is Linear and not has_hooks(m):
                 params = m.__dict__["_parameters"]  # what m.weight / m.bias resolve to
                 nxt = mods[i + 1] if i + 1 < n else None
                 act = _FUSED_ACTS.get(type(nxt))
-                if act is not None and not _has_hooks(nxt):
+                if act is not None and not has_hooks(nxt):
                     out = linear_act(input, params["weight"], params["bias"], act)
                     if out is not None:
                         input = out
@@ -115,12 +115,6 @@ class Sequential(Module):
                 input = m(input)
             i += 1
         return input
-
-
-def _has_hooks(m):
-    d = m.__dict__
-    return bool(d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]
-                or d["_backward_pre_hooks"])
 
 
 class ModuleList(Module):

@@ -29,6 +29,13 @@ def _addindent(text, n):
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
 
 
+def has_hooks(module):
+    """True if `module` has a forward, forward-pre, backward or backward-pre hook of its own."""
+    d = module.__dict__
+    return bool(d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]
+                or d["_backward_pre_hooks"])
+
+
 class Module:
     """Base class of every layer and model, as `torch.nn.Module`.
 
@@ -445,10 +452,9 @@ class Module:
 
     # ------------------------------------------------------------------ calling and hooks
     def __call__(self, *args, **kwargs):
-        d = self.__dict__
-        if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]
-                or d["_backward_pre_hooks"]):
+        if not has_hooks(self):
             return self.forward(*args, **kwargs)
+        d = self.__dict__
         for hook in list(d["_forward_pre_hooks"].values()):
             res = hook(self, args)
             if res is not None:

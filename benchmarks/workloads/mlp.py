@@ -112,6 +112,6 @@ def cases(workload: str, settings) -> list:
         max_rounds = 1 if settings.quick else 9
     # a pause before each round: right after the numpy floor's 2-thread round, OpenBLAS's worker
     # still spins on the second core; PyTorch's 2-thread MNIST step measured 4.6-6.6 ms in that
-    # state and 1.7-1.8 ms after it had gone to sleep
+    # state and 1.8-2.0 ms after the pause
     return [Case(workload, "train step", contenders, unit="step", note=note,
                  max_rounds=max_rounds, extra_ratios=extra, pause_s=0.0 if settings.quick else 0.25)]
