@@ -401,32 +401,35 @@ class FasterTwin:
     Whether two threads beat one depends on more than the array size: in an MLP
     training loop OpenBLAS's worker keeps spinning on the second core for a while
     after each matrix product, and a parallel kernel's chunk on that core waits
-    for it (Adam over the MNIST MLP's 200k-element weight: 2-thread 2x slower
-    than serial inside the loop, 2x faster outside it).
+    for it. Adam over the MNIST MLP's 200k-element weight inside the loop, on this
+    project's 2-core machine: serial 117-140 us; parallel 120-150 us at best,
+    250-470 us for whole runs in which the threads settled badly, and about one
+    call in 15 stalled for 3-4 ms (a scheduler time slice). Outside the loop the
+    parallel twin is 2x faster.
 
     So every call through here is timed (two ``perf_counter`` calls; kernels only
     come here above their parallel size threshold), per kernel, power-of-two
     size and thread count (``numba.set_num_threads``), keeping each twin's last
-    ``WINDOW`` times per element. A call runs the parallel twin unless its best
-    recent time is over ``MARGIN`` times the serial twin's: the best of several, so that a burst of slow calls shorter than the
-    window (a timer interrupt, another library's threads still spinning for a few
-    milliseconds) does not send a kernel to one thread, while a parallel twin that
-    is slower call after call does. Now and then one call runs the other twin
-    instead, to keep its times current: after ``EXPLORE_MIN`` calls, the interval
-    doubling each time the choice holds, up to ``EXPLORE_SERIAL_MAX`` calls for
-    the serial twin and ``EXPLORE_PARALLEL_MAX`` for the parallel one (so
-    that it comes back soon after a change), or ``EXPLORE_CLEAR`` when the other
-    twin is over ``CLEAR_GAP`` times slower (exploring then costs under 1%; in the
-    MNIST loop an exploring parallel call every 16 steps cost 8% of the step).
-    A call that compiled its kernel is not counted. ``force`` (``"parallel"`` or
-    ``"serial"``) pins the choice, for tests of one twin.
+    ``WINDOW`` times per element. A call runs the parallel twin only if its median
+    recent time is at least ``MARGIN`` times faster than the serial twin's: two
+    threads must earn their risk, and a median ignores a few stalled or lucky
+    calls but follows a change that lasts. Now and then one call runs the other
+    twin instead, to keep its times current: after ``EXPLORE_MIN`` calls, the
+    interval doubling each time the choice holds, up to ``EXPLORE_SERIAL_MAX``
+    calls for the serial twin and ``EXPLORE_PARALLEL_MAX`` for the parallel one,
+    or ``EXPLORE_CLEAR`` when the other twin is over ``CLEAR_GAP`` times slower
+    (exploring then costs under 1%); an exploring call that beats the chosen twin
+    is followed by another at once, so a lasting change turns the medians within
+    about half a window. A call that compiled its kernel is not
+    counted. ``force`` (``"parallel"`` or ``"serial"``) pins the choice, for tests
+    of one twin.
     """
 
     WINDOW = 8
-    MARGIN = 1.2
+    MARGIN = 1.15
     EXPLORE_MIN = 4
     EXPLORE_SERIAL_MAX = 32
-    EXPLORE_PARALLEL_MAX = 16
+    EXPLORE_PARALLEL_MAX = 64
     EXPLORE_CLEAR = 256
     CLEAR_GAP = 1.5
 
@@ -451,7 +454,7 @@ class FasterTwin:
         elif not st[1]:
             use_par = False
         else:
-            use_par = min(st[0]) <= self.MARGIN * min(st[1])
+            use_par = self.MARGIN * _median(st[0]) <= _median(st[1])
             st[2] -= 1
             if st[2] <= 0:  # run the other twin once
                 use_par = not use_par
@@ -471,22 +474,32 @@ class FasterTwin:
         if len(times) > self.WINDOW:
             del times[0]
         if exploring:
-            par, ser = min(st[0]), min(st[1])
-            if (par <= self.MARGIN * ser) == (i == 1):  # the choice holds: explore less often
-                if i == 1:  # explored serial
-                    clear, cap = ser >= self.CLEAR_GAP * par, self.EXPLORE_SERIAL_MAX
-                else:
-                    clear, cap = par >= self.CLEAR_GAP * ser, self.EXPLORE_PARALLEL_MAX
-                cap = self.EXPLORE_CLEAR if clear else cap
-                st[3] = min(2 * st[3], cap)
+            # judged on the fresh time against the chosen twin's median: a window's
+            # median alone would need several exploring calls to notice a change
+            if i == 1:  # explored serial while parallel was chosen
+                par = _median(st[0])
+                holds, clear, cap = dt >= self.MARGIN * par, dt >= self.CLEAR_GAP * par, \
+                    self.EXPLORE_SERIAL_MAX
             else:
-                st[3] = self.EXPLORE_MIN
-            st[2] = st[3]
+                ser = _median(st[1])
+                holds, clear, cap = self.MARGIN * dt > ser, dt >= self.CLEAR_GAP * ser, \
+                    self.EXPLORE_PARALLEL_MAX
+            if holds:  # explore less often
+                st[3] = min(2 * st[3], self.EXPLORE_CLEAR if clear else cap)
+                st[2] = st[3]
+            else:  # the other twin may be faster now: explore again at once until the
+                st[3] = self.EXPLORE_MIN  # medians agree or it proves slower
+                st[2] = 1
 
     def reset(self):
         """Forget every time measured (and any forced choice)."""
         self.force = None
         self.stats.clear()
+
+
+def _median(times):
+    """Median of a short list (the upper one of the middle two for an even length)."""
+    return sorted(times)[len(times) // 2]
 
 
 #: the guard shared by all kernels of this package

@@ -125,21 +125,21 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     assert calls[2:].count("s") <= 4, calls
     import numba
     assert g.stats[(parallel, N.bit_length(), numba.get_num_threads())][3] > g.EXPLORE_MIN  # spaced out
-    # a burst of slow parallel calls shorter than the window does not switch
+    # a burst of slow parallel calls shorter than half the window does not switch (median)
     delays.update(p=0.01)
     calls.clear()
-    for _ in range(g.WINDOW - 2):
+    for _ in range(g.WINDOW // 2 - 1):
         g(serial, parallel, N, 0)
     delays.update(p=0.0003)
     for _ in range(4):
         g(serial, parallel, N, 0)
-    assert calls.count("p") >= g.WINDOW + 1, calls
+    assert calls.count("p") >= g.WINDOW // 2 + 2, calls
     # the parallel twin slow call after call (another process took the second core): serial takes over
     delays.update(p=0.01)
     calls.clear()
     for _ in range(g.WINDOW + 4 * g.EXPLORE_CLEAR):
         g(serial, parallel, N, 0)
-    assert calls[:g.WINDOW] == ["p"] * g.WINDOW
+    assert calls[0] == "p" and "s" in calls[1:g.WINDOW], calls  # serial within the window
     assert calls[g.WINDOW:].count("p") <= 6, calls  # only exploring calls after the switch
     assert calls[-3:] == ["s"] * 3
     # and parallel comes back at its next exploration once it is fast again
@@ -148,6 +148,25 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     for _ in range(g.EXPLORE_CLEAR + 8):
         g(serial, parallel, N, 0)
     assert calls[-8:].count("p") >= 7, calls  # (one exploring serial call at most)
+
+
+def test_faster_twin_runs_serial_unless_parallel_is_clearly_faster():
+    from numbagrad.autograd.kernels._jit import FasterTwin
+
+    # parallel only 5% faster: not worth the second thread (inside an MLP loop it can stall)
+    delays = {"s": 0.0021, "p": 0.002}
+    serial, parallel, calls = _twins(delays)
+    g = FasterTwin()
+    for _ in range(30):
+        g(serial, parallel, 10**6, 0)
+    assert calls[:2] == ["p", "s"]
+    assert calls[2:].count("p") <= 4, calls  # exploring calls only
+    # parallel 2x faster: it takes over at its next exploration
+    delays.update(p=0.001)
+    calls.clear()
+    for _ in range(g.EXPLORE_PARALLEL_MAX + 2 * g.WINDOW):
+        g(serial, parallel, 10**6, 0)
+    assert calls[-g.WINDOW:].count("p") >= g.WINDOW - 1, calls
 
 
 def test_faster_twin_keeps_sizes_apart_and_can_be_forced():
