@@ -167,6 +167,11 @@ def summarize(times: list) -> dict:
     }
 
 
+def _calls_per_round(call_s: float, settings: Settings) -> int:
+    """Calls that make one round of about ``settings.round_target_s`` at ``call_s`` per call."""
+    return max(1, min(settings.max_number, math.ceil(settings.round_target_s / max(call_s, 1e-9))))
+
+
 def _busy_wait(seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -223,7 +228,13 @@ def run_case(case: Case, settings: Settings, log=None) -> dict:
             t = timed(e, 1)
             for _ in range(max(settings.warmup - 1, 0)):
                 t = min(t, timed(e, 1))
-            e["number"] = max(1, min(settings.max_number, math.ceil(settings.round_target_s / max(t, 1e-9))))
+            e["number"] = _calls_per_round(t, settings)
+            if e["number"] > 1:
+                # the first calls after a thread-count switch or compilation can be several
+                # times slower than the rest (seen: a 2-thread MNIST step 4.5 ms, then 1.2):
+                # one round-sized pass re-estimates, so every contender's rounds last about
+                # round_target_s and a round's slow first call weighs the same for all
+                e["number"] = _calls_per_round(min(t, timed(e, e["number"])), settings)
         except Exception as exc:
             e["error"] = error_text(exc)
             e["traceback"] = traceback.format_exc(limit=-3)

@@ -57,7 +57,23 @@ def test_long_rounds_are_not_settled():
     order = []
     case = Case("w", "c", [Contender("ours", "numpy", lambda: (lambda: order.append("ours")), None)])
     run_case(case, Settings(warmup=1, rounds=2, round_target_s=1e3, max_number=5))  # 5 calls a round
-    assert order == ["ours"] * (1 + 2 * 5)
+    # warm-up call, a round-sized calibration pass, then 2 rounds with no settling call
+    assert order == ["ours"] * (1 + 5 + 2 * 5)
+
+
+def test_a_slow_warm_up_does_not_shorten_the_rounds():
+    import time
+    calls = []
+
+    def step():
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.02)  # a slow first call (thread switch, compilation)
+
+    case = Case("w", "c", [Contender("ours", "numpy", lambda: step, None)])
+    res = run_case(case, Settings(warmup=1, rounds=1, round_target_s=0.1, max_number=1000))
+    # from the first call alone a round would be 5 calls; the calibration pass sees fast ones
+    assert res["contenders"][0]["number"] == 1000
 
 
 def _fake(workload, case, ours, floor, torch_, **extra):
