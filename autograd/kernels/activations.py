@@ -335,6 +335,7 @@ _softplus_bw, _softplus_bw_p = jit_pair(_softplus_bw_k)
 
 # ----------------------------------------------------------------- wrappers
 _SCALAR = {np.dtype(np.float32): np.float32, np.dtype(np.float64): np.float64}
+_ndarray, _empty = np.ndarray, np.empty
 
 
 def _prepare(x):
@@ -357,18 +358,23 @@ def _out_for(x: np.ndarray, out, op: str):
 
 
 def _unary(x, out, serial, parallel, threshold, a, b, op):
-    x = _prepare(x)
-    res, target = _out_for(x, out, op)
+    # checks inlined: at small sizes this wrapper costs as much as the kernel (~0.2 us)
+    if type(x) is not _ndarray or x.dtype not in _SCALAR or not x.flags.c_contiguous:
+        x = as_float(x)
+    if out is None:
+        res, target = _empty(x.shape, x.dtype), None
+    else:
+        res, target = _out_for(x, out, op)
     n = x.size
     if n:
-        if x.ndim != 1:
-            x, res1 = x.reshape(n), res.reshape(n)
+        if x.ndim == 1:
+            x1, res1 = x, res
         else:
-            res1 = res
-        if n >= threshold:
-            parallel_guard(serial, parallel, n, x, res1, a, b)
+            x1, res1 = x.reshape(n), res.reshape(n)
+        if n < threshold:
+            serial(x1, res1, a, b)
         else:
-            serial(x, res1, a, b)
+            parallel_guard(serial, parallel, n, x1, res1, a, b)
     if target is not None:
         np.copyto(target, res)
         return target
@@ -376,24 +382,28 @@ def _unary(x, out, serial, parallel, threshold, a, b, op):
 
 
 def _binary(g, x, out, serial, parallel, threshold, a, b, op):
-    x = _prepare(x)
-    if type(g) is not np.ndarray:
+    if type(x) is not _ndarray or x.dtype not in _SCALAR or not x.flags.c_contiguous:
+        x = as_float(x)
+    if type(g) is not _ndarray:
         g = np.asarray(g)
     if g.shape != x.shape:
         raise ValueError(f"{op}: grad shape {g.shape} does not match input shape {x.shape}")
     if g.dtype != x.dtype or not g.flags.c_contiguous:
         g = as_float(g, x.dtype)
-    res, target = _out_for(x, out, op)
+    if out is None:
+        res, target = _empty(x.shape, x.dtype), None
+    else:
+        res, target = _out_for(x, out, op)
     n = x.size
     if n:
-        if x.ndim != 1:
-            g, x, res1 = g.reshape(n), x.reshape(n), res.reshape(n)
+        if x.ndim == 1:
+            g1, x1, res1 = g, x, res
         else:
-            res1 = res
-        if n >= threshold:
-            parallel_guard(serial, parallel, n, g, x, res1, a, b)
+            g1, x1, res1 = g.reshape(n), x.reshape(n), res.reshape(n)
+        if n < threshold:
+            serial(g1, x1, res1, a, b)
         else:
-            serial(g, x, res1, a, b)
+            parallel_guard(serial, parallel, n, g1, x1, res1, a, b)
     if target is not None:
         np.copyto(target, res)
         return target
@@ -408,6 +418,38 @@ def relu(x, out=None):
 def relu_backward(grad, x, out=None):
     """d relu: ``grad where x > 0 else 0`` (``x`` may be relu's input or its output)."""
     return _binary(grad, x, out, _relu_bw, _relu_bw_p, PAR_CHEAP, 0.0, 0.0, "relu_backward")
+
+
+def relu_into_(x, out):
+    """`relu` of ``x`` written into ``out``, unchecked: both C-contiguous, one shape and one
+    float32/float64 dtype, as the relu op guarantees (`relu` checks and converts; on ten
+    elements this path costs 0.4 us instead of 0.9)."""
+    n = x.size
+    if n:
+        if x.ndim != 1:
+            x, out1 = x.reshape(n), out.reshape(n)
+        else:
+            out1 = out
+        if n < PAR_CHEAP:
+            _relu(x, out1, 0.0, 0.0)
+        else:
+            parallel_guard(_relu, _relu_p, n, x, out1, 0.0, 0.0)
+    return out
+
+
+def relu_backward_into_(grad, x, out):
+    """`relu_backward` written into ``out``, unchecked like `relu_into_` (all three arrays)."""
+    n = x.size
+    if n:
+        if x.ndim != 1:
+            grad, x, out1 = grad.reshape(n), x.reshape(n), out.reshape(n)
+        else:
+            out1 = out
+        if n < PAR_CHEAP:
+            _relu_bw(grad, x, out1, 0.0, 0.0)
+        else:
+            parallel_guard(_relu_bw, _relu_bw_p, n, grad, x, out1, 0.0, 0.0)
+    return out
 
 
 def leaky_relu(x, negative_slope=0.01, out=None):

@@ -53,6 +53,15 @@ def empty(shape, dtype):
     return out
 
 
+def empty_if_large(shape, dtype):
+    """`empty` for arrays of at least `MIN_BYTES` (recycled when free), else None: for an
+    ``out=`` argument, so that a kernel allocates small outputs itself without the pool's
+    bookkeeping (0.3 us against 0.17 us for a fresh small array)."""
+    if _prod(shape) * dtype.itemsize < MIN_BYTES:
+        return None
+    return empty(shape, dtype)
+
+
 def _evict_one():
     """Forget one free array (the oldest key first); False when none is free."""
     for key, arrays in list(_pool.items()):

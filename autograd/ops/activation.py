@@ -37,7 +37,9 @@ class Relu(Op):
     @staticmethod
     def forward(ctx, x):
         d = x._data
-        return K.relu(d, out=_pool.empty(d.shape, d.dtype) if d.dtype in FLOATS else None)
+        if d.dtype in FLOATS and d.flags.c_contiguous:
+            return K.relu_into_(d, _pool.empty(d.shape, d.dtype))
+        return K.relu(d)
 
     @staticmethod
     def backward(ctx, g):
@@ -47,7 +49,10 @@ class Relu(Op):
     @staticmethod
     def fast_backward(ctx, g):
         y = _out_data(ctx)
-        return (K.relu_backward(g, y, out=_pool.empty(y.shape, y.dtype)),)
+        if g.dtype is y.dtype and y.dtype in FLOATS and g.shape == y.shape \
+                and g.flags.c_contiguous and y.flags.c_contiguous:
+            return (K.relu_backward_into_(g, y, _pool.empty(y.shape, y.dtype)),)
+        return (K.relu_backward(g, y, out=_pool.empty_if_large(y.shape, y.dtype)),)
 
 
 class LeakyRelu(Op):
@@ -404,7 +409,7 @@ class LinearAct(Op):
     def fast_backward(ctx, g):
         y = _out_data(ctx)
         act = ctx.act
-        out = _pool.empty(y.shape, y.dtype)
+        out = _pool.empty_if_large(y.shape, y.dtype)
         if act == "relu":
             gz = K.relu_backward(g, y, out=out)
         elif act == "tanh":

@@ -86,3 +86,24 @@ def test_results_match_unpooled_computation(monkeypatch):
         runs.append((outs, [p.grad.numpy().copy() for p in model.parameters()]))
     for a, b in zip(runs[0][0] + runs[0][1], runs[1][0] + runs[1][1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_empty_if_large_leaves_small_outputs_to_the_kernel():
+    assert _pool.empty_if_large((10, 10), np.dtype(np.float32)) is None
+    big = _pool.empty_if_large((512, 1024), np.dtype(np.float32))
+    assert big.shape == (512, 1024) and big.dtype == np.float32 and big.flags.c_contiguous
+    assert _pool.held_bytes() == big.nbytes  # pooled like `empty`
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_op_on_any_layout_matches_numpy(dtype):
+    # the op's unchecked kernel path takes C-contiguous float input; others go the checked way
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((40, 30)).astype(dtype)
+    for arr in (base, base.T, base[::2], base.astype(np.float16)):
+        x = ag.tensor(arr, requires_grad=True)
+        y = x.relu()
+        g = rng.standard_normal(arr.shape).astype(y.detach().numpy().dtype)
+        y.backward(ag.tensor(np.asfortranarray(g)))  # a non-contiguous gradient too
+        np.testing.assert_array_equal(y.detach().numpy(), np.maximum(arr, 0))
+        np.testing.assert_array_equal(x.grad.numpy(), np.where(arr > 0, g, 0).astype(x.grad.numpy().dtype))

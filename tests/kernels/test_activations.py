@@ -238,3 +238,21 @@ def test_gelu_float32_accuracy():
     assert _ulp32(d[x >= -0.1], ref_d[x >= -0.1]).max() <= 1.75
     assert _ulp32(d[mid], ref_d[mid]).max() <= 12
     assert np.abs(d - ref_d).max() <= 1.3e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0,), (1,), (10,), (3, 7), (300, 200)])  # 60k: parallel path
+def test_unchecked_relu_into_matches_relu(dtype, shape):
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[::7] = 0.0  # relu'(0) = 0
+    if x.size > 2:
+        x.flat[1], x.flat[2] = -0.0, np.nan
+    g = rng.standard_normal(shape).astype(dtype)
+    out = np.full(shape, 5.0, dtype)
+    assert K.relu_into_(x, out) is out
+    np.testing.assert_array_equal(out, K.relu(x))
+    assert np.array_equal(np.signbit(out), np.signbit(K.relu(x)))  # -0 stays -0
+    gout = np.full(shape, 5.0, dtype)
+    assert K.relu_backward_into_(g, x, gout) is gout
+    np.testing.assert_array_equal(gout, K.relu_backward(g, x))
