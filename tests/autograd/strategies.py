@@ -765,9 +765,11 @@ def _basic_key(draw, shp):
             key.append(slice(None))
     for _ in range(draw(st.integers(0, 2))):
         key.insert(draw(st.integers(0, len(key))), None)
-    if draw(st.booleans()):  # replace a run of full slices by ...
-        i = draw(st.integers(0, len(key)))
-        key = key[:i] + [Ellipsis] + [k for k in key[i:] if k != slice(None)]
+    if draw(st.booleans()):  # replace a run of full slices (maybe empty) by ...
+        i = j = draw(st.integers(0, len(key)))
+        while j < len(key) and key[j] == slice(None):
+            j += 1
+        key = key[:i] + [Ellipsis] + key[j:]  # only a contiguous run keeps the axes aligned
     if len(key) == 1 and draw(st.booleans()):
         return key[0]
     return tuple(key)
