@@ -96,6 +96,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 t._grad = g if t._grad is None else t._grad + g
 
 
+def backward_one(root, gradient=None, retain_graph=None):
+    """``root.backward(gradient, retain_graph)`` without create_graph or inputs=: the common
+    call, with the checks of `backward` done inline (a one-op backward costs ~3 us; this
+    saves about a third of it). Anything unusual goes through `backward`."""
+    d = root._data
+    if root._fn is not None and not anomaly.enabled:
+        if gradient is None:
+            if d.size == 1:
+                _run_plain(root, np.ones(d.shape, d.dtype), bool(retain_graph))
+                return
+        elif gradient.__class__ is Tensor:
+            g = gradient._data
+            if g.shape == d.shape and g.dtype == d.dtype:
+                _run_plain(root, g, bool(retain_graph))
+                return
+    backward((root,), None if gradient is None else (gradient,), retain_graph, False, None)
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching `.grad` (torch.autograd.grad)."""

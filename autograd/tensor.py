@@ -424,8 +424,11 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. the graph leaves (accumulated in .grad)."""
-        _engine().backward((self,), None if gradient is None else (gradient,), retain_graph,
-                           create_graph, inputs)
+        if inputs is None and not create_graph:
+            (_engine_module or _engine()).backward_one(self, gradient, retain_graph)
+        else:
+            _engine().backward((self,), None if gradient is None else (gradient,), retain_graph,
+                               create_graph, inputs)
 
     # ------------------------------------------------------------------ printing
     def __repr__(self):

@@ -227,6 +227,22 @@ def test_non_scalar_backward_needs_gradient():
         (x * 2).backward(ag.tensor([1.0, 1.0, 1.0], dtype=ag.float64))
 
 
+def test_backward_gradient_of_another_dtype_or_a_view_is_taken_as_given():
+    # Tensor.backward's inline path takes a gradient of the output's shape and dtype as it
+    # is; a float32 gradient of a float64 output, or a strided view, goes the general way
+    x = leaf(1.0, 2.0, 3.0)
+    (x * 2).backward(ag.tensor(np.array([1.0, 0.5, 0.25], np.float32)))
+    assert x.grad.dtype == ag.float64
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0, 0.5])
+    x.grad = None
+    g = ag.tensor(np.arange(6.0))[::2]  # [0, 2, 4], a view
+    y = x * 3
+    y.backward(g, retain_graph=True)
+    y.backward(g)
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 12.0, 24.0])
+    assert g.tolist() == [0.0, 2.0, 4.0]
+
+
 def test_backward_on_tensor_without_grad_raises():
     with pytest.raises(RuntimeError, match="does not require grad"):
         ag.tensor([1.0]).sum().backward()
