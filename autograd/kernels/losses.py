@@ -21,7 +21,9 @@ from .vmath import vexp_fast as vexp, zero_of
 __all__ = ["log_softmax_nll", "log_softmax_nll_backward"]
 
 
-def _nll_fwd_k(x, target, ignore_index, loss, lse):
+def _nll_fwd_k(x, target, ignore_index, loss, lse, bad):
+    # bad[0] is set (by any thread: they all write 1) when a label is neither a class
+    # nor ignore_index; that row's loss is 0 and the caller raises
     n = x.shape[1]
     for r in prange(x.shape[0]):
         m = _rowmax(x, r)
@@ -31,7 +33,13 @@ def _nll_fwd_k(x, target, ignore_index, loss, lse):
         c = m + math.log(s)
         lse[r] = c
         t = target[r]
-        loss[r] = zero_of(x) if t == ignore_index else c - x[r, t]
+        if t == ignore_index:
+            loss[r] = zero_of(x)
+        elif t < 0 or t >= n:
+            loss[r] = zero_of(x)
+            bad[0] = 1
+        else:
+            loss[r] = c - x[r, t]
 
 
 def _nll_bwd_k(g, x, lse, target, ignore_index, out):
@@ -56,10 +64,8 @@ _nll_fwd_n, _nll_fwd_np = jit_pair(_nll_fwd_k, "_narrow", fastmath={"contract", 
 _nll_bwd_n, _nll_bwd_np = jit_pair(_nll_bwd_k, "_narrow", fastmath={"contract", "reassoc"}, wide_f32=False)
 
 
-_min_of, _max_of = np.minimum.reduce, np.maximum.reduce
-
-
-def _check(logits, target, ignore_index, op):
+def _check(logits, target, op):
+    """Logits and labels as the kernels take them (the label range is checked in the kernel)."""
     x = as_float(logits)
     if x.ndim != 2:
         raise ValueError(f"{op}: logits must be 2-D (N, C), got shape {x.shape}")
@@ -69,16 +75,14 @@ def _check(logits, target, ignore_index, op):
     if t.shape != (x.shape[0],):
         raise ValueError(f"{op}: target shape {t.shape} does not match logits shape {x.shape} "
                          f"(expected ({x.shape[0]},))")
-    t = np.asarray(t, dtype=np.int64, order="C")
-    n_classes = x.shape[1]
-    # two reductions settle the common case (every label a class) in ~1 us
-    if t.size and (_min_of(t) < 0 or _max_of(t) >= n_classes):
-        bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
-        if bad.any():
-            label = int(t[np.argmax(bad)])
-            raise IndexError(f"{op}: target label {label} is out of bounds for {n_classes} classes "
-                             f"(expected 0 <= label < {n_classes}, or ignore_index={ignore_index})")
-    return x, t
+    return x, np.asarray(t, dtype=np.int64, order="C")
+
+
+def _raise_bad_label(t, n_classes, ignore_index, op):
+    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    label = int(t[np.argmax(bad)])
+    raise IndexError(f"{op}: target label {label} is out of bounds for {n_classes} classes "
+                     f"(expected 0 <= label < {n_classes}, or ignore_index={ignore_index})")
 
 
 def log_softmax_nll(logits, target, ignore_index=-100):
@@ -89,7 +93,7 @@ def log_softmax_nll(logits, target, ignore_index=-100):
     logits used and the row log-sum-exp (N,)), which ``log_softmax_nll_backward``
     needs. Raises IndexError naming the first bad label and the class count.
     """
-    x, t = _check(logits, target, ignore_index, "log_softmax_nll")
+    x, t = _check(logits, target, "log_softmax_nll")
     n, c = x.shape
     loss = np.empty(n, x.dtype)
     lse = np.empty(n, x.dtype)
@@ -97,10 +101,13 @@ def log_softmax_nll(logits, target, ignore_index=-100):
         if c == 0:
             raise ValueError("log_softmax_nll: logits have 0 classes")
         pair = (_nll_fwd_n, _nll_fwd_np) if c < SHORT_ROW else (_nll_fwd, _nll_fwd_p)
+        bad = np.zeros(1, np.int8)
         if x.size >= PAR_MIN_ELEMENTS and n >= 2:
-            parallel_guard(pair[0], pair[1], x.size, x, t, np.int64(ignore_index), loss, lse)
+            parallel_guard(pair[0], pair[1], x.size, x, t, np.int64(ignore_index), loss, lse, bad)
         else:
-            pair[0](x, t, np.int64(ignore_index), loss, lse)
+            pair[0](x, t, np.int64(ignore_index), loss, lse, bad)
+        if bad[0]:
+            _raise_bad_label(t, c, ignore_index, "log_softmax_nll")
     return loss, (x, lse)
 
 

@@ -61,6 +61,20 @@ def test_nll_errors():
         K.log_softmax_nll(np.zeros((2, 5), np.float32), np.array([0, 5]))
     with pytest.raises(IndexError, match=r"label -1 "):
         K.log_softmax_nll(np.zeros((2, 5), np.float32), np.array([-1, 0]))
+    # the kernel finds the bad label, on one thread or several; the first bad one is named
+    from numbagrad.autograd.kernels import losses as L
+    t = np.zeros(50_000, np.int64)
+    t[[7, 31_000]] = [9, 12]
+    for par_min in (1 << 62, 0):
+        L.PAR_MIN_ELEMENTS, old = par_min, L.PAR_MIN_ELEMENTS
+        try:
+            with pytest.raises(IndexError, match=r"label 9 is out of bounds for 8 classes"):
+                K.log_softmax_nll(np.zeros((50_000, 8), np.float32), t)
+            # ignore_index may lie outside the classes
+            loss, _ = K.log_softmax_nll(np.zeros((3, 8), np.float32), np.array([1, -100, 2]))
+            np.testing.assert_allclose(loss, [np.log(8), 0, np.log(8)], rtol=1e-6)
+        finally:
+            L.PAR_MIN_ELEMENTS = old
     with pytest.raises(ValueError, match="target shape"):
         K.log_softmax_nll(np.zeros((2, 5)), np.array([0, 1, 2]))
     with pytest.raises(TypeError, match="integer"):
