@@ -420,7 +420,11 @@ class FasterTwin:
     or ``EXPLORE_CLEAR`` when the other twin is over ``CLEAR_GAP`` times slower
     (exploring then costs under 1%); an exploring call that beats the chosen twin
     is followed by another at once, so a lasting change turns the medians within
-    about half a window. A call that compiled its kernel is not
+    about half a window. The parallel twin is explored ``EXPLORE_RUN`` calls in a
+    row and judged on the last: after serial calls numba's workers are asleep, and
+    the first parallel call pays for waking them (Adam over 100 tensors of 100k, one
+    after another: parallel 2x faster than serial in a run, slower when called
+    alone, so single exploring calls kept it serial). A call that compiled its kernel is not
     counted. ``force`` (``"parallel"`` or ``"serial"``) pins the choice, for tests
     of one twin.
     """
@@ -432,11 +436,12 @@ class FasterTwin:
     EXPLORE_PARALLEL_MAX = 64
     EXPLORE_CLEAR = 256
     CLEAR_GAP = 1.5
+    EXPLORE_RUN = 3
 
     def __init__(self):
         self.force = None
         # (parallel kernel, n.bit_length(), numba's thread count) ->
-        #     [parallel times, serial times, countdown, interval]
+        #     [parallel times, serial times, countdown, interval, calls into a parallel run]
         # (times: the last WINDOW seconds per element of that twin)
         self.stats = {}
 
@@ -447,7 +452,7 @@ class FasterTwin:
         key = (parallel, n.bit_length(), _get_num_threads())
         st = self.stats.get(key)
         if st is None:
-            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN]
+            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN, 0]
         exploring = False
         if not st[0]:
             use_par = True
@@ -474,6 +479,12 @@ class FasterTwin:
         if len(times) > self.WINDOW:
             del times[0]
         if exploring:
+            if i == 0:  # exploring parallel: a run of calls, judged on the last one
+                st[4] += 1
+                if st[4] < self.EXPLORE_RUN:
+                    st[2] = 1
+                    return
+            st[4] = 0
             # judged on the fresh time against the chosen twin's median: a window's
             # median alone would need several exploring calls to notice a change
             if i == 1:  # explored serial while parallel was chosen
