@@ -83,13 +83,16 @@ def _gelu_erf_grad_s(x):
     return 0.5 * (1.0 + math.erf(x * _M_SQRT1_2)) + x * math.exp(-0.5 * x * x) * _K_BETA_EXACT
 
 
+# gelu(approximate='tanh') = x/2 (1 + tanh(u)) = x sigmoid(2u), u = beta (x + kappa x^3):
+# the sigmoid form has no cancellation where tanh(u) rounds to -1 (float32 x < ~-5:
+# 1 + tanh gave 0 and the gradient 0 where PyTorch's is ~1e-6)
 def _gelu_tanh_s(x):
-    return 0.5 * x * (1.0 + math.tanh(_K_BETA_TANH * (x + _K_KAPPA * x ** 3)))
+    return x / (1.0 + math.exp(-2.0 * _K_BETA_TANH * (x + _K_KAPPA * x ** 3)))
 
 
 def _gelu_tanh_grad_s(x):
-    t = math.tanh(_K_BETA_TANH * (x + _K_KAPPA * x ** 3))
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K_BETA_TANH * (1.0 + 3.0 * _K_KAPPA * x * x)
+    s = 1.0 / (1.0 + math.exp(-2.0 * _K_BETA_TANH * (x + _K_KAPPA * x ** 3)))
+    return s + 2.0 * x * s * (1.0 - s) * _K_BETA_TANH * (1.0 + 3.0 * _K_KAPPA * x * x)
 
 
 @overload(_gelu_erf_s, inline="always")
@@ -122,28 +125,21 @@ def _ov_gelu_erf_grad_s(x):
 
 @overload(_gelu_tanh_s, inline="always")
 def _ov_gelu_tanh_s(x):
-    half, one, beta, kappa = _c(x, 0.5, 1.0, _K_BETA_TANH, _K_KAPPA)
+    two_beta, kappa = _c(x, 2.0 * _K_BETA_TANH, _K_KAPPA)
 
     def impl(x):
-        inner = beta * (x + kappa * (x * x * x))
-        return half * x * (one + vtanh(inner))
+        return x * vsigmoid(two_beta * (x + kappa * (x * x * x)))
     return impl
 
 
 @overload(_gelu_tanh_grad_s, inline="always")
 def _ov_gelu_tanh_grad_s(x):
-    half, one, beta, kappa, three = _c(x, 0.5, 1.0, _K_BETA_TANH, _K_KAPPA, 3.0)
+    one, two_beta, kappa, three = _c(x, 1.0, 2.0 * _K_BETA_TANH, _K_KAPPA, 3.0)
 
     def impl(x):
         x_sq = x * x
-        inner = beta * (x + kappa * (x_sq * x))
-        t = vtanh(inner)
-        left = half * x
-        right = one + t
-        left_derivative = half * right
-        right_derivative = one - t * t
-        inner_derivative = beta * (one + three * kappa * x_sq)
-        return left_derivative + left * right_derivative * inner_derivative
+        s = vsigmoid(two_beta * (x + kappa * (x_sq * x)))
+        return s + x * (s * (one - s)) * (two_beta * (one + three * kappa * x_sq))
     return impl
 
 

@@ -256,3 +256,18 @@ def test_unchecked_relu_into_matches_relu(dtype, shape):
     gout = np.full(shape, 5.0, dtype)
     assert K.relu_backward_into_(g, x, gout) is gout
     np.testing.assert_array_equal(gout, K.relu_backward(g, x))
+
+
+def test_gelu_tanh_tail_keeps_its_small_values():
+    # tanh(u) rounds to -1 in float32 below x ~ -5: x/2 (1 + tanh u) gave exactly 0 for the
+    # value and the gradient (PyTorch: ~1e-6); the kernels use x * sigmoid(2u) instead
+    x = np.array([-5.0625, -6.0, -7.5], np.float32)
+    x64 = x.astype(np.float64)
+    u = np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64 ** 3)
+    s = 1 / (1 + np.exp(-2 * u))  # = (1 + tanh u) / 2 without its cancellation, in float64
+    ref, dref = x64 * s, s + 2 * x64 * s * (1 - s) * np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * x64 ** 2)
+    y = K.gelu(x, approximate="tanh")
+    gx = K.gelu_backward(np.ones_like(x), x, approximate="tanh")
+    assert np.all(y < 0) and np.all(gx < 0)
+    np.testing.assert_allclose(y, ref, rtol=1e-5)
+    np.testing.assert_allclose(gx, dref, rtol=1e-5)
