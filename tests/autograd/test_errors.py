@@ -137,8 +137,9 @@ def test_dim_out_of_range_names_op():
     x = ag.randn(2, 3)
     for f, name in [(lambda: x.sum(2), "sum"), (lambda: x.softmax(-3), "softmax"),
                     (lambda: x.squeeze(3), "squeeze"), (lambda: x.max(5), "max"),
-                    (lambda: ag.cumsum(x, 2), "cumsum"), (lambda: x.transpose(0, 2), ""),
-                    (lambda: x.unsqueeze(4), "")]:
+                    (lambda: ag.cumsum(x, 2), "cumsum"),
+                    (lambda: x.transpose(0, 2), r"transpose: Dimension out of range .*\[-2, 1\].* 2"),
+                    (lambda: x.unsqueeze(4), r"unsqueeze: Dimension out of range .*\[-3, 2\].* 4")]:
         with pytest.raises(IndexError, match=name):
             f()
 
