@@ -258,7 +258,7 @@ def _renamed(func, suffix):
     return twin
 
 
-def jit_pair(func, suffix="", **options):
+def jit_pair(func, suffix="", parallel_interleave=None, **options):
     """Return ``(serial, parallel)`` dispatchers compiled from one kernel source.
 
     Write the loop with ``numba.prange``: the serial twin treats it as
@@ -268,9 +268,15 @@ def jit_pair(func, suffix="", **options):
     would let one twin load the other's machine code from the cache. For the
     same reason a non-empty ``suffix`` renames both (use it when compiling the
     same source twice with other options, e.g. ``wide_f32=False``).
+    ``parallel_interleave=k`` gives the parallel twin's float32 loop ``k`` vectors
+    per iteration (``jit``'s ``interleave``): it only runs on large arrays, where
+    a long polynomial's latency matters and the scalar remainder does not.
     """
     serial = _renamed(func, suffix) if suffix else func
-    return jit(serial, **options), jit(_renamed(func, suffix + "_parallel"), parallel=True, **options)
+    par_options = dict(options)
+    if parallel_interleave is not None:
+        par_options["interleave"] = parallel_interleave
+    return jit(serial, **options), jit(_renamed(func, suffix + "_parallel"), parallel=True, **par_options)
 
 
 def as_float(x, dtype=None) -> np.ndarray:

@@ -317,8 +317,11 @@ _sigmoid, _sigmoid_p = jit_pair(_sigmoid_k)
 _sigmoid_bw, _sigmoid_bw_p = jit_pair(_sigmoid_bw_k)
 _tanh, _tanh_p = jit_pair(_tanh_k)
 _tanh_bw, _tanh_bw_p = jit_pair(_tanh_bw_k)
-_gelu, _gelu_p = jit_pair(_gelu_k)
-_gelu_bw, _gelu_bw_p = jit_pair(_gelu_bw_k)
+# the normal CDF's two chained polynomials are latency-bound one vector at a time: 4 vectors
+# per iteration on large arrays, 1e6 float32 on 2 threads (min of 6 x 3 x 20 calls):
+# forward 215 -> 167 us, serial (small arrays) unchanged
+_gelu, _gelu_p = jit_pair(_gelu_k, parallel_interleave=4)
+_gelu_bw, _gelu_bw_p = jit_pair(_gelu_bw_k, parallel_interleave=4)
 _gelu_tanh, _gelu_tanh_p = jit_pair(_gelu_tanh_k)
 _gelu_tanh_bw, _gelu_tanh_bw_p = jit_pair(_gelu_tanh_bw_k)
 _elu, _elu_p = jit_pair(_elu_k)

@@ -271,3 +271,17 @@ def test_gelu_tanh_tail_keeps_its_small_values():
     assert np.all(y < 0) and np.all(gx < 0)
     np.testing.assert_allclose(y, ref, rtol=1e-5)
     np.testing.assert_allclose(gx, dref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_parallel_twin_with_interleave_equals_serial(dtype):
+    # the parallel gelu kernels are compiled with 4 vectors per iteration: same arithmetic
+    x = np.random.default_rng(3).standard_normal(100_003).astype(dtype) * 4
+    g = np.random.default_rng(4).standard_normal(x.size).astype(dtype)
+    a, b = np.empty_like(x), np.empty_like(x)
+    A._gelu(x, a, 0.0, 0.0)
+    A._gelu_p(x, b, 0.0, 0.0)
+    np.testing.assert_array_equal(a, b)
+    A._gelu_bw(g, x, a, 0.0, 0.0)
+    A._gelu_bw_p(g, x, b, 0.0, 0.0)
+    np.testing.assert_array_equal(a, b)
