@@ -16,7 +16,8 @@ Public wrappers:
 """
 from .activations import (
     elu, elu_backward, gelu, gelu_backward, leaky_relu, leaky_relu_backward, relu, relu_backward,
-    relu_backward_into_, relu_into_, sigmoid, sigmoid_backward, silu, silu_backward, softplus, softplus_backward, tanh, tanh_backward,
+    relu_backward_into_, relu_into_, sigmoid, sigmoid_backward, silu, silu_backward, softplus,
+    softplus_backward, tanh, tanh_backward,
 )
 from .epilogue import bias_act, bias_act_
 from .losses import log_softmax_nll, log_softmax_nll_backward
@@ -43,7 +44,8 @@ def set_parallel(enabled: bool) -> None:
      losses.PAR_MIN_ELEMENTS, epilogue.PAR_MIN_ELEMENTS) = vals
 
 __all__ = [
-    "relu", "relu_backward", "relu_into_", "relu_backward_into_", "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward",
+    "relu", "relu_backward", "relu_into_", "relu_backward_into_", "leaky_relu", "leaky_relu_backward",
+    "sigmoid", "sigmoid_backward",
     "tanh", "tanh_backward", "gelu", "gelu_backward", "elu", "elu_backward", "silu", "silu_backward",
     "softplus", "softplus_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp",

@@ -430,9 +430,9 @@ class FasterTwin:
     row and judged on the last: after serial calls numba's workers are asleep, and
     the first parallel call pays for waking them (Adam over 100 tensors of 100k, one
     after another: parallel 2x faster than serial in a run, slower when called
-    alone, so single exploring calls kept it serial). A call that compiled its kernel is not
-    counted. ``force`` (``"parallel"`` or ``"serial"``) pins the choice, for tests
-    of one twin.
+    alone, so single exploring calls kept it serial). A call that compiled its
+    kernel is not counted. ``force`` (``"parallel"`` or ``"serial"``) pins the
+    choice, for tests of one twin.
     """
 
     WINDOW = 8
