@@ -72,15 +72,34 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                                f"{len(tensors)} tensors")
     if retain_graph is None:
         retain_graph = create_graph
-    if inputs is None and not create_graph and len(tensors) == 1 and not anomaly.enabled:
-        root = tensors[0]
-        if isinstance(root, Tensor) and root._fn is not None:
-            d = root._data
-            if grad_tensors is None and d.size == 1 and root._rg:  # loss.backward()
-                _run_plain(root, np.ones(d.shape, d.dtype), retain_graph)
-            else:
-                _run_plain(root, _root_grads(tensors, grad_tensors, False)[0]._data, retain_graph)
-            return
+    if inputs is None and not create_graph and len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        backward_one(tensors[0], None if grad_tensors is None else grad_tensors[0], retain_graph)
+        return
+    _backward_general(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def backward_one(root, gradient=None, retain_graph=None):
+    """``root.backward(gradient, retain_graph)`` without create_graph or inputs=: the common
+    call (loss.backward()), checked inline and run by `_run_plain` (a one-op backward costs
+    ~3 us; the general set-up was about a third of it)."""
+    retain_graph = bool(retain_graph)
+    if root._fn is None or anomaly.enabled:
+        _backward_general((root,), None if gradient is None else (gradient,), retain_graph,
+                          False, None)
+        return
+    d = root._data
+    if gradient is None and d.size == 1 and root._rg:
+        g = np.ones(d.shape, d.dtype)
+    elif gradient.__class__ is Tensor and gradient._data.shape == d.shape \
+            and gradient._data.dtype == d.dtype:
+        g = gradient._data
+    else:  # converted, or refused with the general path's errors
+        g = _root_grads((root,), None if gradient is None else (gradient,), False)[0]._data
+    _run_plain(root, g, retain_graph)
+
+
+def _backward_general(tensors, grad_tensors, retain_graph, create_graph, inputs):
+    """`backward` with several roots, create_graph, inputs=, a leaf root or anomaly mode."""
     grads = _root_grads(tensors, grad_tensors, create_graph)
     targets = None
     if inputs is not None:
@@ -94,24 +113,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if t._fn is not None and g is not None:
                 g = g if create_graph else _wrap(np.array(g._data), False, None, 0, None)
                 t._grad = g if t._grad is None else t._grad + g
-
-
-def backward_one(root, gradient=None, retain_graph=None):
-    """``root.backward(gradient, retain_graph)`` without create_graph or inputs=: the common
-    call, with the checks of `backward` done inline (a one-op backward costs ~3 us; this
-    saves about a third of it). Anything unusual goes through `backward`."""
-    d = root._data
-    if root._fn is not None and not anomaly.enabled:
-        if gradient is None:
-            if d.size == 1:
-                _run_plain(root, np.ones(d.shape, d.dtype), bool(retain_graph))
-                return
-        elif gradient.__class__ is Tensor:
-            g = gradient._data
-            if g.shape == d.shape and g.dtype == d.dtype:
-                _run_plain(root, g, bool(retain_graph))
-                return
-    backward((root,), None if gradient is None else (gradient,), retain_graph, False, None)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
