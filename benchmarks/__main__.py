@@ -18,9 +18,21 @@ from .harness import Settings
 from .workloads import WORKLOADS
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: full runs update the committed latest.json; --quick (a smoke test) writes quick.json (git-ignored)
+#: full runs of every workload update the committed latest.json (README's table and the notebooks
+#: read it); --quick (a smoke test) writes quick.json and runs of some workloads partial.json
+#: (both git-ignored), so a partial run never replaces the committed results
 DEFAULT_JSON = RESULTS / "latest.json"
 DEFAULT_JSON_QUICK = RESULTS / "quick.json"
+DEFAULT_JSON_PARTIAL = RESULTS / "partial.json"
+
+
+def default_json_path(args: argparse.Namespace) -> Path:
+    """Where results go without ``--json``: latest.json only for a full run of every workload."""
+    if args.quick:
+        return DEFAULT_JSON_QUICK
+    if args.names and set(args.names) != set(WORKLOADS):
+        return DEFAULT_JSON_PARTIAL
+    return DEFAULT_JSON
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,8 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="thread counts for PyTorch and, where meaningful, numbagrad/numpy "
                         "(default 1,2; with --quick only 1)")
     p.add_argument("--json", default=None, metavar="PATH",
-                   help="where to save results (default benchmarks/results/latest.json, with --quick "
-                        "benchmarks/results/quick.json); '' to skip")
+                   help="where to save results (default benchmarks/results/latest.json for a full run, "
+                        "quick.json with --quick, partial.json for some workloads); '' to skip")
     p.add_argument("--plot", metavar="PATH", help="draw the ratios with matplotlib into PATH (.png/.svg)")
     p.add_argument("--detail", action="store_true", help="also print every contender of every case")
     p.add_argument("--markdown", action="store_true", help="also print the table as markdown")
@@ -49,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     if args.json is None:
-        args.json = str(DEFAULT_JSON_QUICK if args.quick else DEFAULT_JSON)
+        args.json = str(default_json_path(args))
     if args.threads is None:
         args.threads = "1" if args.quick else "1,2"
     try:

@@ -44,3 +44,14 @@ def test_quick_run_writes_json(tmp_path):
         assert r["best"]["floor"]["median_s"] > 0, r["case"]
         for c in r["contenders"]:
             assert c.get("median_s") is not None or c.get("error"), c["label"]
+
+
+def test_only_a_full_run_replaces_the_committed_results():
+    from benchmarks.__main__ import (DEFAULT_JSON, DEFAULT_JSON_PARTIAL, DEFAULT_JSON_QUICK,
+                                     parse_args)
+    from benchmarks.workloads import WORKLOADS
+    assert parse_args([]).json == str(DEFAULT_JSON)
+    assert parse_args(list(WORKLOADS)).json == str(DEFAULT_JSON)
+    assert parse_args(["mnist_mlp"]).json == str(DEFAULT_JSON_PARTIAL)
+    assert parse_args(["--quick"]).json == str(DEFAULT_JSON_QUICK)
+    assert parse_args(["--json", "x.json", "mnist_mlp"]).json == "x.json"
