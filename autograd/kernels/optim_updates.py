@@ -26,10 +26,13 @@ SGD updates to BLAS axpy, ``blas.py``).
 """
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
-from ._jit import faster_twin, jit_pair
+from ._jit import faster_twin, jit, jit_pair
 
-__all__ = ["adam", "sgd", "rmsprop", "adagrad", "PARALLEL_MIN", "faster_twin"]
+__all__ = ["adam", "adam_multi", "sgd", "sgd_multi", "rmsprop", "adagrad", "PARALLEL_MIN", "faster_twin",
+           "address_table"]
 
 #: arrays with at least this many elements use the parallel twin. Measured on 100
 #: tensors of 100k float32 (benchmarks/optim_step.py, 2 cores): with 1 << 17 they ran
@@ -39,21 +42,71 @@ PARALLEL_MIN = 1 << 16
 
 _OPTS = dict(fastmath=False, wide_f32=False)
 
+#: most elements in a chunk of the Adam kernels' outer (prange) loop
+CHUNK = 1 << 14
+
+
+#: chunk counts above one are multiples of this: numba's static schedule gives each
+#: thread an equal run of chunks, so 1, 2, 3, 4, 6 or 12 threads get equal shares (100k
+#: elements in 7 chunks split 4:3 over 2 threads: 7% slower than an even split). Not
+#: numba.get_num_threads(): a kernel calling it cannot be cached.
+CHUNK_MULTIPLE = 12
+
+
+@jit
+def _chunk_count(n):
+    """How many chunks of at most CHUNK elements the kernels cut n elements into."""
+    if n <= CHUNK:
+        return 1
+    per = (n + CHUNK * CHUNK_MULTIPLE - 1) // (CHUNK * CHUNK_MULTIPLE)
+    return per * CHUNK_MULTIPLE
+
+
+@intrinsic
+def _pointer(typingctx, address, like):
+    """The integer ``address`` as a pointer to ``like``'s dtype (an LLVM ``inttoptr``)."""
+    sig = types.CPointer(like.dtype)(types.int64, like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+@jit
+def _view(address, n, like):
+    """A 1-D array of n elements of ``like``'s dtype at ``address`` (no copy, no check)."""
+    return numba.carray(_pointer(address, like), n)
+
+
+@jit
+def _set_addresses(table, i, a0, a1, a2, a3, a4):
+    """table[:, i] = the data addresses of five arrays."""
+    table[0, i] = a0.ctypes.data
+    table[1, i] = a1.ctypes.data
+    table[2, i] = a2.ctypes.data
+    table[3, i] = a3.ctypes.data
+    table[4, i] = a4.ctypes.data
+
 
 # Flag bits of the ``mode`` argument.
 AMSGRAD, MAXIMIZE, DECOUPLED, SMALL_W, NESTEROV, INIT, USE_BUF, CENTERED = (
     1, 2, 4, 8, 16, 32, 64, 128)
 
 
-def _adam_k(p, g, m, v, vmax, sc, mode):
-    """Adam/AdamW. sc = [w1, 1 - w1, beta2, 1 - beta2, eps, wd, 1 - lr*wd, -lr/bc1, sqrt(bc2)]."""
+@jit(**_OPTS)
+def _adam_span(p, g, m, v, vmax, sc, mode, lo, hi):
+    """Adam/AdamW on elements lo..hi-1 (the loop both Adam kernels run)."""
+    # slices, then indices from 0: an index numba cannot prove non-negative gets a
+    # wraparound check that stops LLVM vectorising the loop (5x slower)
+    p, g, m, v, vmax = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi]
     w1, w1c, b2, c2, eps, wd, decay, neg_step, bc2_sqrt = (
         sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7], sc[8])
     amsgrad = (mode & 1) != 0
     maximize = (mode & 2) != 0
     decoupled = (mode & 4) != 0
     small_w = (mode & 8) != 0
-    for i in numba.prange(p.shape[0]):
+    for i in range(p.shape[0]):
         gi = g[i]
         if maximize:
             gi = -gi
@@ -81,14 +134,49 @@ def _adam_k(p, g, m, v, vmax, sc, mode):
         p[i] = pi + (neg_step * mi) / denom
 
 
-def _sgd_k(p, g, buf, sc, mode):
-    """SGD. sc = [-lr, momentum, 1 - dampening, wd]."""
+def _adam_k(p, g, m, v, vmax, sc, mode):
+    """Adam/AdamW. sc = [w1, 1 - w1, beta2, 1 - beta2, eps, wd, 1 - lr*wd, -lr/bc1, sqrt(bc2)]."""
+    n = p.shape[0]
+    chunks = _chunk_count(n)
+    for c in numba.prange(chunks):
+        _adam_span(p, g, m, v, vmax, sc, mode, n * c // chunks, n * (c + 1) // chunks)
+
+
+def _adam_multi_k(table, offsets, sc, mode):
+    """Adam/AdamW over many tensors of sc's dtype in one call (one parallel region).
+
+    ``table`` (5, T) holds the addresses of each tensor's flat p, g, m, v and vmax
+    (``address_table``), ``offsets`` (T + 1,) the running sum of their sizes; the
+    concatenated index space is cut into equal chunks, each walking the tensors it spans.
+    """
+    total = offsets[offsets.shape[0] - 1]
+    chunks = _chunk_count(total)
+    for c in numba.prange(chunks):
+        lo = total * c // chunks
+        hi = total * (c + 1) // chunks
+        t = np.searchsorted(offsets, lo, side="right") - 1
+        while lo < hi:
+            start, stop = offsets[t], offsets[t + 1]
+            end = min(hi, stop)
+            if end > lo:
+                n = stop - start
+                _adam_span(_view(table[0, t], n, sc), _view(table[1, t], n, sc),
+                           _view(table[2, t], n, sc), _view(table[3, t], n, sc),
+                           _view(table[4, t], n, sc), sc, mode, lo - start, end - start)
+            lo = end
+            t += 1
+
+
+@jit(**_OPTS)
+def _sgd_span(p, g, buf, sc, mode, lo, hi):
+    """SGD on elements lo..hi-1 (the loop both SGD kernels run)."""
+    p, g, buf = p[lo:hi], g[lo:hi], buf[lo:hi]  # indices from 0: see _adam_span
     neg_lr, momentum, damp_c, wd = sc[0], sc[1], sc[2], sc[3]
     maximize = (mode & 2) != 0
     nesterov = (mode & 16) != 0
     init = (mode & 32) != 0
     use_buf = (mode & 64) != 0
-    for i in numba.prange(p.shape[0]):
+    for i in range(p.shape[0]):
         gi = g[i]
         if maximize:
             gi = -gi
@@ -106,6 +194,33 @@ def _sgd_k(p, g, buf, sc, mode):
             else:
                 gi = b
         p[i] = pi + neg_lr * gi
+
+
+def _sgd_k(p, g, buf, sc, mode):
+    """SGD. sc = [-lr, momentum, 1 - dampening, wd]."""
+    n = p.shape[0]
+    chunks = _chunk_count(n)
+    for c in numba.prange(chunks):
+        _sgd_span(p, g, buf, sc, mode, n * c // chunks, n * (c + 1) // chunks)
+
+
+def _sgd_multi_k(table, offsets, sc, mode):
+    """SGD over many tensors in one call, as `_adam_multi_k` (table rows: p, g, buf)."""
+    total = offsets[offsets.shape[0] - 1]
+    chunks = _chunk_count(total)
+    for c in numba.prange(chunks):
+        lo = total * c // chunks
+        hi = total * (c + 1) // chunks
+        t = np.searchsorted(offsets, lo, side="right") - 1
+        while lo < hi:
+            start, stop = offsets[t], offsets[t + 1]
+            end = min(hi, stop)
+            if end > lo:
+                n = stop - start
+                _sgd_span(_view(table[0, t], n, sc), _view(table[1, t], n, sc),
+                          _view(table[2, t], n, sc), sc, mode, lo - start, end - start)
+            lo = end
+            t += 1
 
 
 def _rmsprop_k(p, g, sq, gavg, buf, sc, mode):
@@ -161,6 +276,24 @@ def _adagrad_k(p, g, ssum, sc, mode):
 
 
 adam = jit_pair(_adam_k, **_OPTS)
+adam_multi = jit_pair(_adam_multi_k, **_OPTS)
 sgd = jit_pair(_sgd_k, **_OPTS)
+sgd_multi = jit_pair(_sgd_multi_k, **_OPTS)
 rmsprop = jit_pair(_rmsprop_k, **_OPTS)
 adagrad = jit_pair(_adagrad_k, **_OPTS)
+
+
+def address_table(columns):
+    """``(table, offsets)`` for the ``*_multi`` kernels, from T tuples of five C-contiguous
+    1-D arrays of one dtype, each tuple's arrays of one size: ``table`` (5, T) int64 holds
+    their data addresses, ``offsets`` (T + 1,) int64 the running sum of the sizes. The
+    caller keeps the arrays alive while a kernel runs."""
+    table = np.empty((5, len(columns)), np.int64)
+    offsets = np.empty(len(columns) + 1, np.int64)
+    total = 0
+    offsets[0] = 0
+    for i, arrays in enumerate(columns):
+        _set_addresses(table, i, *arrays)
+        total += arrays[0].shape[0]
+        offsets[i + 1] = total
+    return table, offsets
