@@ -19,7 +19,7 @@ from .activations import (
     relu_backward_into_, relu_into_, sigmoid, sigmoid_backward, silu, silu_backward, softplus,
     softplus_backward, tanh, tanh_backward,
 )
-from .epilogue import bias_act, bias_act_
+from .epilogue import act_backward_, bias_act, bias_act_
 from .losses import log_softmax_nll, log_softmax_nll_backward
 from .softmax_family import log_softmax, log_softmax_backward, logsumexp, softmax, softmax_backward
 from .vmath import erf, exp, expm1, log, log1p
@@ -49,6 +49,6 @@ __all__ = [
     "tanh", "tanh_backward", "gelu", "gelu_backward", "elu", "elu_backward", "silu", "silu_backward",
     "softplus", "softplus_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp",
-    "log_softmax_nll", "log_softmax_nll_backward", "bias_act", "bias_act_",
+    "log_softmax_nll", "log_softmax_nll_backward", "bias_act", "bias_act_", "act_backward_",
     "exp", "expm1", "log", "log1p", "erf", "warmup", "set_parallel",
 ]

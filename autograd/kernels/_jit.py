@@ -413,10 +413,18 @@ class FasterTwin:
     call in 15 stalled for 3-4 ms (a scheduler time slice). Outside the loop the
     parallel twin is 2x faster.
 
-    So every call through here is timed (two ``perf_counter`` calls; kernels only
+    So every call through here is timed (``perf_counter`` calls; kernels only
     come here above their parallel size threshold), per kernel, power-of-two
     size and thread count (``numba.set_num_threads``), keeping each twin's last
-    ``WINDOW`` times per element. A call runs the parallel twin only if its median
+    ``WINDOW`` times per element. A call's time runs from its start to the next
+    call of the same kernel and size when that comes within ``PERIOD_MAX_S`` (a
+    loop's period; else the call's own time): a parallel kernel can cost more
+    after it returns than during it. When PyTorch was imported first, numba's
+    OpenMP runtime is PyTorch's copy with its long default spin, and after each
+    parallel kernel a worker spins on the second core into the next matrix
+    products: in the MNIST MLP loop the parallel Adam kernel took 150-170 us
+    (serial ~160) while the rounds that used it ran 1.4-2.4 ms a step instead
+    of 1.13. A call runs the parallel twin only if its median
     recent time is at least ``MARGIN`` times faster than the serial twin's: two
     threads must earn their risk, and a median ignores a few stalled or lucky
     calls but follows a change that lasts. Now and then one call runs the other
@@ -424,7 +432,9 @@ class FasterTwin:
     interval doubling each time the choice holds, up to ``EXPLORE_SERIAL_MAX``
     calls for the serial twin and ``EXPLORE_PARALLEL_MAX`` for the parallel one,
     or ``EXPLORE_CLEAR`` when the other twin is over ``CLEAR_GAP`` times slower
-    (exploring then costs under 1%); an exploring call that beats the chosen twin
+    (exploring then costs under 1%) and ``EXPLORE_FAR`` when it is over ``FAR_GAP``
+    times slower, the interval then growing 16-fold (a parallel run that stalls costs
+    3-4 scheduler time slices: 15-20 ms in the MNIST loop); an exploring call that beats the chosen twin
     is followed by another at once, so a lasting change turns the medians within
     about half a window. The parallel twin is explored ``EXPLORE_RUN`` calls in a
     row and judged on the last: after serial calls numba's workers are asleep, and
@@ -442,12 +452,16 @@ class FasterTwin:
     EXPLORE_PARALLEL_MAX = 64
     EXPLORE_CLEAR = 256
     CLEAR_GAP = 1.5
+    EXPLORE_FAR = 4096
+    FAR_GAP = 3.0
     EXPLORE_RUN = 3
+    PERIOD_MAX_S = 0.1
 
     def __init__(self):
         self.force = None
         # (parallel kernel, n.bit_length(), numba's thread count) ->
-        #     [parallel times, serial times, countdown, interval, calls into a parallel run]
+        #     [parallel times, serial times, countdown, interval, calls into a parallel run,
+        #      the last call not yet recorded: (twin index, start, own time, exploring)]
         # (times: the last WINDOW seconds per element of that twin)
         self.stats = {}
 
@@ -458,7 +472,14 @@ class FasterTwin:
         key = (parallel, n.bit_length(), _get_num_threads())
         st = self.stats.get(key)
         if st is None:
-            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN, 0]
+            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN, 0, None]
+        t0 = time.perf_counter()
+        pending = st[5]
+        if pending is not None:  # the previous call's cost: up to this call, if that is short
+            st[5] = None
+            i, start, dt, exploring_then = pending
+            period = t0 - start
+            self._record(st, i, (period if period <= self.PERIOD_MAX_S else dt) / n, exploring_then)
         exploring = False
         if not st[0]:
             use_par = True
@@ -474,9 +495,8 @@ class FasterTwin:
         compiled = len(getattr(fn, "overloads", ()))
         t0 = time.perf_counter()
         res = fn(*args)
-        dt = (time.perf_counter() - t0) / n
         if compiled == len(getattr(fn, "overloads", ())):
-            self._record(st, 0 if use_par else 1, dt, exploring)
+            st[5] = (0 if use_par else 1, t0, time.perf_counter() - t0, exploring)
         return res
 
     def _record(self, st, i, dt, exploring):
@@ -495,14 +515,19 @@ class FasterTwin:
             # median alone would need several exploring calls to notice a change
             if i == 1:  # explored serial while parallel was chosen
                 par = _median(st[0])
-                holds, clear, cap = dt >= self.MARGIN * par, dt >= self.CLEAR_GAP * par, \
-                    self.EXPLORE_SERIAL_MAX
+                gap, cap = dt / par, self.EXPLORE_SERIAL_MAX
+                holds = dt >= self.MARGIN * par
             else:
                 ser = _median(st[1])
-                holds, clear, cap = self.MARGIN * dt > ser, dt >= self.CLEAR_GAP * ser, \
-                    self.EXPLORE_PARALLEL_MAX
+                gap, cap = dt / ser, self.EXPLORE_PARALLEL_MAX
+                holds = self.MARGIN * dt > ser
+            growth = 2
+            if gap >= self.FAR_GAP:
+                cap, growth = self.EXPLORE_FAR, 16
+            elif gap >= self.CLEAR_GAP:
+                cap = self.EXPLORE_CLEAR
             if holds:  # explore less often
-                st[3] = min(2 * st[3], self.EXPLORE_CLEAR if clear else cap)
+                st[3] = min(growth * st[3], cap)
                 st[2] = st[3]
             else:  # the other twin may be faster now: explore again at once until the
                 st[3] = self.EXPLORE_MIN  # medians agree or it proves slower

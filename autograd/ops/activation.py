@@ -408,6 +408,9 @@ class LinearAct(Op):
     @staticmethod
     def fast_backward(ctx, g):
         y = _out_data(ctx)
+        if g.dtype is y.dtype and g.shape == y.shape and g.flags.c_contiguous:
+            gz = K.act_backward_(g, y, _pool.empty(y.shape, y.dtype), ctx.code)
+            return _linear_grads(ctx, gz)
         act = ctx.act
         out = _pool.empty_if_large(y.shape, y.dtype)
         if act == "relu":

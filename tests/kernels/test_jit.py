@@ -116,7 +116,7 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     delays = {"s": 0.002, "p": 0.0003}
     serial, parallel, calls = _twins(delays)
     g = FasterTwin()
-    g.EXPLORE_SERIAL_MAX, g.EXPLORE_CLEAR = 8, 16  # shorter loops than the defaults
+    g.EXPLORE_SERIAL_MAX, g.EXPLORE_CLEAR, g.EXPLORE_FAR = 8, 16, 32  # shorter than the defaults
     N = 10**6
     for _ in range(40):
         g(serial, parallel, N, 0)
@@ -145,9 +145,34 @@ def test_faster_twin_runs_the_faster_twin_and_follows_a_change():
     # and parallel comes back at its next exploration once it is fast again
     delays.update(p=0.0003)
     calls.clear()
-    for _ in range(g.EXPLORE_CLEAR + 8):
+    for _ in range(g.EXPLORE_FAR + 8):
         g(serial, parallel, N, 0)
     assert calls[-8:].count("p") >= 7, calls  # (one exploring serial call at most)
+
+
+def test_faster_twin_counts_what_a_parallel_call_costs_the_code_after_it():
+    """A parallel call that is fast itself but slows what runs before the next call
+    (OpenMP workers spinning into the next matrix products) loses to serial: a call's
+    time runs up to the next call of the same kernel."""
+    import time
+
+    from numbagrad.autograd.kernels._jit import FasterTwin
+
+    delays = {"s": 0.002, "p": 0.001}
+    serial, parallel, calls = _twins(delays)
+    g = FasterTwin()
+    for _ in range(60):
+        g(serial, parallel, 10**6, 0)
+        time.sleep(0.006 if calls[-1] == "p" else 0.001)  # the loop's other work
+    assert calls[:2] == ["p", "s"]
+    assert calls[2:].count("p") <= 3 * g.EXPLORE_RUN, "".join(calls)  # exploring runs only
+    # without that after-cost parallel (2x faster) wins
+    calls.clear()
+    g.reset()
+    for _ in range(60):
+        g(serial, parallel, 10**6, 0)
+        time.sleep(0.001)
+    assert calls[-20:].count("p") >= 19, "".join(calls)
 
 
 def test_faster_twin_runs_serial_unless_parallel_is_clearly_faster():

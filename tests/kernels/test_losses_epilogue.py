@@ -118,6 +118,30 @@ def test_bias_act(act, dtype, shape):
     np.testing.assert_allclose(z, expect, **_tol(dtype))
 
 
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(0, 3), (7, 33), (200, 300)])
+def test_bias_act_unchecked_and_act_backward(twin, dtype, shape, monkeypatch):
+    """The fused Linear ops' unchecked pair: `bias_act_` agrees with `bias_act`, and
+    `act_backward_` with the activations' own backward kernels (from the output), with
+    either twin taken above the parallel threshold."""
+    from numbagrad.autograd.kernels._jit import faster_twin
+    monkeypatch.setattr(faster_twin, "force", twin)
+    rng = np.random.default_rng(1)
+    z0 = (rng.standard_normal(shape) * 3).astype(dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    backward = {"relu": K.relu_backward, "tanh": K.tanh_backward, "sigmoid": K.sigmoid_backward}
+    for code, act in enumerate(E.ACTIVATIONS):
+        y = z0.copy()
+        assert E.bias_act_(y, b, code) is y
+        np.testing.assert_array_equal(y, K.bias_act(z0.copy(), b, act))
+        if act != "none":
+            out = np.empty_like(y)
+            assert E.act_backward_(g, y, out, code) is out
+            np.testing.assert_array_equal(out, backward[act](g, y))
+
+
 def test_bias_act_errors():
     with pytest.raises(ValueError, match="act must be"):
         K.bias_act(np.zeros((2, 3)), np.zeros(3), "gelu")
