@@ -82,9 +82,10 @@ def test_noncontiguous_gradient_is_accepted():
     np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-15)
 
 
-# sizes around the kernels' chunk (16384) and parallel (65536) thresholds, and empty
+# sizes around the batching (4096), chunk (16384) and parallel (65536) thresholds, and empty
 _GROUP_SIZES = [(0, np.float32), (1, np.float32), (5, np.float64), (16385, np.float32),
-                (70001, np.float32), (200003, np.float32), (3000, np.float64)]
+                (70001, np.float32), (200003, np.float32), (40000, np.float64),
+                (30000, np.float64), (3000, np.float32)]
 
 
 def _group_arrays(seed):
