@@ -115,11 +115,11 @@ def _run(pair, n, *args):
 BATCH_MIN = 4096
 
 
-def _run_batch(pair, multi_pair, columns, arity, sc, mode):
+def _run_batch(pair, multi_pair, kind, columns, arity, sc, mode):
     """Update a batch of tensors (``columns``: tuples of flat arrays, the first ``arity`` of
-    them the kernel's arguments): one ``multi_pair`` call when together they reach the
-    parallel size (one parallel region instead of one per tensor), else one ``pair`` call
-    each."""
+    them the kernel's arguments): one ``multi_pair`` call (update ``kind``) when together
+    they reach the parallel size (one parallel region instead of one per tensor), else one
+    ``pair`` call each."""
     total = 0
     for c in columns:
         total += c[0].size
@@ -128,7 +128,7 @@ def _run_batch(pair, multi_pair, columns, arity, sc, mode):
             _run(pair, c[0].size, *c[:arity], sc, mode)
     else:
         table, offsets = _K.address_table(columns)
-        _run(multi_pair, total, table, offsets, sc, mode)
+        _run(multi_pair, total, table, offsets, sc, mode, kind)
 
 
 def _step_of(t):
@@ -210,7 +210,7 @@ def adam_group_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr
     # one kernel call per batch (a parameter listed twice ticks its step twice, so its
     # second update lands in a later batch, after the first)
     for (sc, mode), columns in batches.values():
-        _run_batch(K.adam, K.adam_multi, columns, 5, sc, mode)
+        _run_batch(K.adam, K.adam_multi, K.MULTI_ADAM, columns, 5, sc, mode)
     for i, param in enumerate(params):
         _bump(param)
         _bump(exp_avgs[i])
@@ -279,7 +279,7 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
         else:
             _run(K.sgd, p.size, p, g, buf, sc, mode)
     for (_, mode), (sc, columns) in batches.items():
-        _run_batch(K.sgd, K.sgd_multi, columns, 3, sc, mode)
+        _run_batch(K.sgd, K.sgd_multi, K.MULTI_SGD, columns, 3, sc, mode)
     for i in range(len(params)):
         _bump(params[i])
         if use_buf:

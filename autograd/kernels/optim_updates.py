@@ -31,7 +31,7 @@ from numba.extending import intrinsic
 
 from ._jit import faster_twin, jit, jit_pair
 
-__all__ = ["adam", "adam_multi", "sgd", "sgd_multi", "rmsprop", "adagrad", "PARALLEL_MIN", "faster_twin",
+__all__ = ["adam", "adam_multi", "sgd", "sgd_multi", "MULTI_ADAM", "MULTI_SGD", "rmsprop", "adagrad", "PARALLEL_MIN", "faster_twin",
            "address_table"]
 
 #: arrays with at least this many elements use the parallel twin. Measured on 100
@@ -142,31 +142,6 @@ def _adam_k(p, g, m, v, vmax, sc, mode):
         _adam_span(p, g, m, v, vmax, sc, mode, n * c // chunks, n * (c + 1) // chunks)
 
 
-def _adam_multi_k(table, offsets, sc, mode):
-    """Adam/AdamW over many tensors of sc's dtype in one call (one parallel region).
-
-    ``table`` (5, T) holds the addresses of each tensor's flat p, g, m, v and vmax
-    (``address_table``), ``offsets`` (T + 1,) the running sum of their sizes; the
-    concatenated index space is cut into equal chunks, each walking the tensors it spans.
-    """
-    total = offsets[offsets.shape[0] - 1]
-    chunks = _chunk_count(total)
-    for c in numba.prange(chunks):
-        lo = total * c // chunks
-        hi = total * (c + 1) // chunks
-        t = np.searchsorted(offsets, lo, side="right") - 1
-        while lo < hi:
-            start, stop = offsets[t], offsets[t + 1]
-            end = min(hi, stop)
-            if end > lo:
-                n = stop - start
-                _adam_span(_view(table[0, t], n, sc), _view(table[1, t], n, sc),
-                           _view(table[2, t], n, sc), _view(table[3, t], n, sc),
-                           _view(table[4, t], n, sc), sc, mode, lo - start, end - start)
-            lo = end
-            t += 1
-
-
 @jit(**_OPTS)
 def _sgd_span(p, g, buf, sc, mode, lo, hi):
     """SGD on elements lo..hi-1 (the loop both SGD kernels run)."""
@@ -204,8 +179,19 @@ def _sgd_k(p, g, buf, sc, mode):
         _sgd_span(p, g, buf, sc, mode, n * c // chunks, n * (c + 1) // chunks)
 
 
-def _sgd_multi_k(table, offsets, sc, mode):
-    """SGD over many tensors in one call, as `_adam_multi_k` (table rows: p, g, buf)."""
+#: which update a ``*_multi`` kernel runs (its ``kind`` argument)
+MULTI_ADAM, MULTI_SGD = 0, 1
+
+
+def _multi_k(table, offsets, sc, mode, kind):
+    """Adam/AdamW (``kind`` MULTI_ADAM) or SGD (MULTI_SGD) over many tensors of sc's dtype in
+    one call: one parallel region instead of one per tensor.
+
+    ``table`` (5, T) holds the addresses of each tensor's flat arrays (``address_table``;
+    Adam: p, g, m, v, vmax; SGD: p, g, buf and two unused rows), ``offsets`` (T + 1,) the
+    running sum of their sizes; the concatenated index space is cut into equal chunks,
+    each walking the tensors it spans.
+    """
     total = offsets[offsets.shape[0] - 1]
     chunks = _chunk_count(total)
     for c in numba.prange(chunks):
@@ -217,8 +203,13 @@ def _sgd_multi_k(table, offsets, sc, mode):
             end = min(hi, stop)
             if end > lo:
                 n = stop - start
-                _sgd_span(_view(table[0, t], n, sc), _view(table[1, t], n, sc),
-                          _view(table[2, t], n, sc), sc, mode, lo - start, end - start)
+                p, g, a = _view(table[0, t], n, sc), _view(table[1, t], n, sc), \
+                    _view(table[2, t], n, sc)
+                if kind == MULTI_ADAM:
+                    _adam_span(p, g, a, _view(table[3, t], n, sc), _view(table[4, t], n, sc),
+                               sc, mode, lo - start, end - start)
+                else:
+                    _sgd_span(p, g, a, sc, mode, lo - start, end - start)
             lo = end
             t += 1
 
@@ -276,9 +267,10 @@ def _adagrad_k(p, g, ssum, sc, mode):
 
 
 adam = jit_pair(_adam_k, **_OPTS)
-adam_multi = jit_pair(_adam_multi_k, **_OPTS)
+# one source, two dispatcher pairs: each keeps its own serial/parallel timings (faster_twin)
+adam_multi = jit_pair(_multi_k, "_adam", **_OPTS)
 sgd = jit_pair(_sgd_k, **_OPTS)
-sgd_multi = jit_pair(_sgd_multi_k, **_OPTS)
+sgd_multi = jit_pair(_multi_k, "_sgd", **_OPTS)
 rmsprop = jit_pair(_rmsprop_k, **_OPTS)
 adagrad = jit_pair(_adagrad_k, **_OPTS)
 
