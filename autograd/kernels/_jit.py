@@ -424,8 +424,7 @@ class FasterTwin:
     parallel kernel a worker spins on the second core into the next matrix
     products: in the MNIST MLP loop the parallel Adam kernel took 150-170 us
     (serial ~160) while the rounds that used it ran 1.4-2.4 ms a step instead
-    of 1.13. A call runs the parallel twin only if its median
-    recent time is at least ``MARGIN`` times faster than the serial twin's: two
+    of 1.13. A call runs the parallel twin only if its median recent time is at least ``MARGIN`` times faster than the serial twin's: two
     threads must earn their risk, and a median ignores a few stalled or lucky
     calls but follows a change that lasts. Now and then one call runs the other
     twin instead, to keep its times current: after ``EXPLORE_MIN`` calls, the
@@ -435,10 +434,10 @@ class FasterTwin:
     (exploring then costs under 1%; the interval grows 4-fold: SGD-momentum on 10M
     floats, serial 6.7 ms, parallel 3.2, had 3 of 7 benchmark rounds at 3.75 ms from
     exploring serial calls at 4, 12, 28, ... calls) and ``EXPLORE_FAR`` when it is
-    over ``FAR_GAP`` times slower, the interval then growing 16-fold (a parallel run that stalls costs
-    3-4 scheduler time slices: 15-20 ms in the MNIST loop); an exploring call that beats the chosen twin
-    is followed by another at once, so a lasting change turns the medians within
-    about half a window. The parallel twin is explored ``EXPLORE_RUN`` calls in a
+    over ``FAR_GAP`` times slower, the interval then growing 16-fold (a parallel run
+    that stalls costs 3-4 scheduler time slices: 15-20 ms in the MNIST loop); an
+    exploring call that beats the chosen twin is followed by another at once, so a
+    lasting change turns the medians within about half a window. The parallel twin is explored ``EXPLORE_RUN`` calls in a
     row and judged on the last: after serial calls numba's workers are asleep, and
     the first parallel call pays for waking them (Adam over 100 tensors of 100k, one
     after another: parallel 2x faster than serial in a run, slower when called
@@ -463,7 +462,7 @@ class FasterTwin:
         self.force = None
         # (parallel kernel, n.bit_length(), numba's thread count) ->
         #     [parallel times, serial times, countdown, interval, calls into a parallel run,
-        #      the last call not yet recorded: (twin index, start, own time, exploring)]
+        #      the last call not yet recorded: (twin index, start, own time, n, exploring)]
         # (times: the last WINDOW seconds per element of that twin)
         self.stats = {}
 
@@ -475,13 +474,13 @@ class FasterTwin:
         st = self.stats.get(key)
         if st is None:
             st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN, 0, None]
-        t0 = time.perf_counter()
         pending = st[5]
         if pending is not None:  # the previous call's cost: up to this call, if that is short
             st[5] = None
-            i, start, dt, exploring_then = pending
-            period = t0 - start
-            self._record(st, i, (period if period <= self.PERIOD_MAX_S else dt) / n, exploring_then)
+            i, start, dt, n_then, exploring_then = pending
+            period = time.perf_counter() - start
+            self._record(st, i, (period if period <= self.PERIOD_MAX_S else dt) / n_then,
+                         exploring_then)
         exploring = False
         if not st[0]:
             use_par = True
@@ -498,7 +497,7 @@ class FasterTwin:
         t0 = time.perf_counter()
         res = fn(*args)
         if compiled == len(getattr(fn, "overloads", ())):
-            st[5] = (0 if use_par else 1, t0, time.perf_counter() - t0, exploring)
+            st[5] = (0 if use_par else 1, t0, time.perf_counter() - t0, n, exploring)
         return res
 
     def _record(self, st, i, dt, exploring):

@@ -31,8 +31,8 @@ from numba.extending import intrinsic
 
 from ._jit import faster_twin, jit, jit_pair
 
-__all__ = ["adam", "adam_multi", "sgd", "sgd_multi", "MULTI_ADAM", "MULTI_SGD", "rmsprop", "adagrad", "PARALLEL_MIN", "faster_twin",
-           "address_table"]
+__all__ = ["adam", "adam_multi", "sgd", "sgd_multi", "MULTI_ADAM", "MULTI_SGD", "rmsprop",
+           "adagrad", "PARALLEL_MIN", "faster_twin", "address_table"]
 
 #: arrays with at least this many elements use the parallel twin. Measured on 100
 #: tensors of 100k float32 (benchmarks/optim_step.py, 2 cores): with 1 << 17 they ran
@@ -42,7 +42,7 @@ PARALLEL_MIN = 1 << 16
 
 _OPTS = dict(fastmath=False, wide_f32=False)
 
-#: most elements in a chunk of the Adam kernels' outer (prange) loop
+#: most elements in a chunk of the Adam and SGD kernels' outer (prange) loop
 CHUNK = 1 << 14
 
 
