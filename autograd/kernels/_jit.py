@@ -416,10 +416,12 @@ class FasterTwin:
     So every call through here is timed (``perf_counter`` calls; kernels only
     come here above their parallel size threshold), per kernel, power-of-two
     size and thread count (``numba.set_num_threads``), keeping each twin's last
-    ``WINDOW`` times per element. A call's time runs from its start to the next
-    call of the same kernel and size when that comes within ``PERIOD_MAX_S`` (a
-    loop's period; else the call's own time): a parallel kernel can cost more
-    after it returns than during it. When PyTorch was imported first, numba's
+    ``WINDOW`` times per element, and the gaps from the end of each call to the
+    next call of the same kernel and size (when under ``PERIOD_MAX_S``): a twin's
+    cost is its median time plus how much longer its median gap is than the other
+    twin's, because a parallel kernel can cost more after it returns than during
+    it. (The difference, not the whole gap: in a benchmark that runs other
+    libraries between our calls the gap is mostly theirs.) When PyTorch was imported first, numba's
     OpenMP runtime is PyTorch's copy with its long default spin, and after each
     parallel kernel a worker spins on the second core into the next matrix
     products: in the MNIST MLP loop the parallel Adam kernel took 150-170 us
@@ -462,8 +464,10 @@ class FasterTwin:
         self.force = None
         # (parallel kernel, n.bit_length(), numba's thread count) ->
         #     [parallel times, serial times, countdown, interval, calls into a parallel run,
-        #      the last call not yet recorded: (twin index, start, own time, n, exploring)]
-        # (times: the last WINDOW seconds per element of that twin)
+        #      the last call not yet recorded: (twin index, start, own time, n, exploring),
+        #      parallel gaps, serial gaps]
+        # (times: a twin's last WINDOW call times, gaps: the times from the end of its call to
+        # the next call of the kernel; both in seconds per element)
         self.stats = {}
 
     def __call__(self, serial, parallel, n, *args):
@@ -473,13 +477,13 @@ class FasterTwin:
         key = (parallel, n.bit_length(), _get_num_threads())
         st = self.stats.get(key)
         if st is None:
-            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN, 0, None]
+            st = self.stats[key] = [[], [], self.EXPLORE_MIN, self.EXPLORE_MIN, 0, None, [], []]
         pending = st[5]
-        if pending is not None:  # the previous call's cost: up to this call, if that is short
+        if pending is not None:  # the previous call, timed up to this one
             st[5] = None
             i, start, dt, n_then, exploring_then = pending
-            period = time.perf_counter() - start
-            self._record(st, i, (period if period <= self.PERIOD_MAX_S else dt) / n_then,
+            gap = time.perf_counter() - start - dt
+            self._record(st, i, dt / n_then, gap / n_then if gap <= self.PERIOD_MAX_S else None,
                          exploring_then)
         exploring = False
         if not st[0]:
@@ -487,7 +491,7 @@ class FasterTwin:
         elif not st[1]:
             use_par = False
         else:
-            use_par = self.MARGIN * _median(st[0]) <= _median(st[1])
+            use_par = self.MARGIN * self._cost(st, 0) <= self._cost(st, 1)
             st[2] -= 1
             if st[2] <= 0:  # run the other twin once
                 use_par = not use_par
@@ -500,11 +504,27 @@ class FasterTwin:
             st[5] = (0 if use_par else 1, t0, time.perf_counter() - t0, n, exploring)
         return res
 
-    def _record(self, st, i, dt, exploring):
-        times = st[i]
-        times.append(dt)
-        if len(times) > self.WINDOW:
-            del times[0]
+    @staticmethod
+    def _base_gap(st):
+        """The smaller of the twins' median gaps (None until both have one): what the code
+        between calls costs anyway."""
+        if st[6] and st[7]:
+            return min(_median(st[6]), _median(st[7]))
+        return None
+
+    def _cost(self, st, i):
+        """Twin i's cost per element: its median time plus how much longer the code after
+        it takes than after the other twin."""
+        base = self._base_gap(st)
+        extra = 0.0 if base is None else _median(st[6 + i]) - base
+        return _median(st[i]) + extra
+
+    def _record(self, st, i, dt, gap, exploring):
+        for window, value in ((st[i], dt), (st[6 + i], gap)):
+            if value is not None:
+                window.append(value)
+                if len(window) > self.WINDOW:
+                    del window[0]
         if exploring:
             if i == 0:  # exploring parallel: a run of calls, judged on the last one
                 st[4] += 1
@@ -512,20 +532,22 @@ class FasterTwin:
                     st[2] = 1
                     return
             st[4] = 0
-            # judged on the fresh time against the chosen twin's median: a window's
-            # median alone would need several exploring calls to notice a change
+            # judged on the fresh cost against the chosen twin's: a window's median
+            # alone would need several exploring calls to notice a change
+            base = self._base_gap(st)
+            fresh = dt + (gap - base if gap is not None and base is not None else 0.0)
             if i == 1:  # explored serial while parallel was chosen
-                par = _median(st[0])
-                gap, cap = dt / par, self.EXPLORE_SERIAL_MAX
-                holds = dt >= self.MARGIN * par
+                par = self._cost(st, 0)
+                ratio, cap = fresh / par, self.EXPLORE_SERIAL_MAX
+                holds = fresh >= self.MARGIN * par
             else:
-                ser = _median(st[1])
-                gap, cap = dt / ser, self.EXPLORE_PARALLEL_MAX
-                holds = self.MARGIN * dt > ser
+                ser = self._cost(st, 1)
+                ratio, cap = fresh / ser, self.EXPLORE_PARALLEL_MAX
+                holds = self.MARGIN * fresh > ser
             growth = 2
-            if gap >= self.FAR_GAP:
+            if ratio >= self.FAR_GAP:
                 cap, growth = self.EXPLORE_FAR, 16
-            elif gap >= self.CLEAR_GAP:
+            elif ratio >= self.CLEAR_GAP:
                 cap, growth = self.EXPLORE_CLEAR, 4
             if holds:  # explore less often
                 st[3] = min(growth * st[3], cap)
