@@ -408,17 +408,14 @@ class LinearAct(Op):
     @staticmethod
     def fast_backward(ctx, g):
         y = _out_data(ctx)
-        if g.dtype is y.dtype and g.shape == y.shape and g.flags.c_contiguous:
-            gz = K.act_backward_(g, y, _pool.empty(y.shape, y.dtype), ctx.code)
-            return _linear_grads(ctx, gz)
-        act = ctx.act
-        out = _pool.empty_if_large(y.shape, y.dtype)
-        if act == "relu":
-            gz = K.relu_backward(g, y, out=out)
-        elif act == "tanh":
-            gz = K.tanh_backward(g, y, out=out)
-        else:
-            gz = K.sigmoid_backward(g, y, out=out)
+        if g.dtype is not y.dtype or g.shape != y.shape or not g.flags.c_contiguous \
+                or not y.flags.c_contiguous:
+            if g.shape != y.shape:
+                raise ValueError(f"{ctx.act}_backward: grad shape {g.shape} does not match "
+                                 f"input shape {y.shape}")
+            g = np.ascontiguousarray(g, dtype=y.dtype)
+            y = np.ascontiguousarray(y)
+        gz = K.act_backward_(g, y, _pool.empty(y.shape, y.dtype), ctx.code)
         return _linear_grads(ctx, gz)
 
 

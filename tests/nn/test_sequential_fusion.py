@@ -161,3 +161,20 @@ def test_in_place_change_of_the_fused_output_is_caught():
     out.add_(1.0)  # backward needs the saved output: PyTorch raises here too
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+@pytest.mark.parametrize("act", list(ACTS))
+def test_fused_backward_takes_a_noncontiguous_output_gradient(act):
+    """The loss reads the fused output transposed, so its gradient arrives in Fortran order."""
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(7, 16, dtype=ag.float64), ACTS[act]())
+    x = ag.tensor(np.random.default_rng(1).standard_normal((33, 7)), requires_grad=True)
+    c = ag.tensor(np.random.default_rng(2).standard_normal((16, 33)))
+    grads = []
+    for run in (model, lambda t: _one_by_one(model, t)):
+        model.zero_grad()
+        x.grad = None
+        (run(x).T * c).sum().backward()
+        grads.append([p.grad.numpy().copy() for p in model.parameters()] + [x.grad.numpy().copy()])
+    for fused, plain in zip(*grads):
+        np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
