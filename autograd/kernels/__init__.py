@@ -1,6 +1,7 @@
 """numba kernels: ndarray in, ndarray out (no knowledge of Tensor).
 
-Importing this package compiles nothing: every kernel compiles on first use
+Importing this package compiles no kernel (only the BLAS callback of ``blas_threads``,
+installed here): every kernel compiles on first use
 (and is cached on disk, see ``_jit.jit``). Wrappers cast inputs to float32 or
 float64 and make them C-contiguous, so each kernel compiles at most twice.
 
@@ -11,6 +12,7 @@ Public wrappers:
 * softmax family: softmax, log_softmax (+ backward from the output), logsumexp;
 * cross-entropy core: log_softmax_nll, log_softmax_nll_backward;
 * linear epilogue: bias_act (in place);
+* ``blas_threads``: numpy's OpenBLAS runs its parallel jobs on numba's pool (installed here);
 * vectorised elementwise math on arrays: exp, expm1, log, log1p, erf (``vmath``);
 * ``warmup()`` compiles everything ahead of use (``python -m numbagrad.autograd.kernels``).
 """
@@ -24,6 +26,10 @@ from .losses import log_softmax_nll, log_softmax_nll_backward
 from .softmax_family import log_softmax, log_softmax_backward, logsumexp, softmax, softmax_backward
 from .vmath import erf, exp, expm1, log, log1p
 from ._warmup import warmup
+from . import blas_threads
+
+# numpy's OpenBLAS runs its parallel jobs on numba's threads from now on (one pool)
+blas_threads.install_by_default()
 
 
 def set_parallel(enabled: bool) -> None:
