@@ -266,7 +266,7 @@ def sgd_group_(params, grads, momentum_buffers, first_steps, lr, momentum=0.0, d
                 mode |= K.INIT
         else:
             buf = p
-        # large plain updates: OpenBLAS's axpy on its already-awake threads (kernels/blas.py)
+        # large plain updates: OpenBLAS's axpy (kernels/blas.py)
         if plain and p.size >= AXPY_MIN and _axpy_(sc[0], g, p):
             continue
         if p.size < BATCH_MIN:  # small: at once, the serial kernel

@@ -1,12 +1,13 @@
 """``axpy`` (``y += a * x``) from the OpenBLAS that numpy already loaded, through ctypes.
 
 numpy does not expose BLAS's level-1 routines. The one used here is the plain SGD
-update ``p += (-lr) * g`` of large parameters. In a training loop OpenBLAS's worker
-thread keeps spinning on the second core for a while after each matrix product, and a
-numba parallel kernel's chunk on that core waits for it; OpenBLAS's own axpy runs on the
-threads that are already awake. Measured on 21M float32 (the wide MLP's parameters,
-2 cores) right after a GEMM: numba parallel 9.5 ms, numba serial 9.4 ms, OpenBLAS
-axpy 5.3 ms.
+update ``p += (-lr) * g`` of large parameters. It was chosen when OpenBLAS kept its own
+threads: in a training loop its worker kept spinning on the second core after each matrix
+product, and a numba parallel kernel's chunk on that core waited for it, while OpenBLAS's
+axpy ran on the threads already awake. Measured then on 21M float32 (the wide MLP's
+parameters, 2 cores) right after a GEMM: numba parallel 9.5 ms, numba serial 9.4 ms,
+OpenBLAS axpy 5.3 ms. Its jobs now run on numba's threads like every OpenBLAS call
+(``blas_threads``).
 
 The library is found among the process's mapped files (Linux ``/proc/self/maps``;
 numpy's wheels bundle ``libscipy_openblas64_``) and its ``cblas_[sd]axpy`` looked up
