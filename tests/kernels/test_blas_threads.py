@@ -186,3 +186,15 @@ def test_environment_variable_keeps_openblas_threads():
     print("installed", blas_threads.installed())
     """, env_extra={"NUMBAGRAD_SHARED_BLAS_POOL": "0"})
     assert "installed False" in out
+
+
+def test_not_installed_with_a_threading_layer_that_may_run_jobs_in_turn():
+    # numba's workqueue layer: one job after another would deadlock a level-3 call, so
+    # OpenBLAS keeps its own threads and products still work
+    out = _run_child(CHECK + """
+    import numba
+    from numbagrad.autograd.kernels import blas_threads
+    check()
+    print("installed", blas_threads.installed(), numba.threading_layer())
+    """, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert "installed False workqueue" in out
