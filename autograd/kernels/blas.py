@@ -39,13 +39,18 @@ def _openblas_paths():
     return sorted(paths, key=lambda p: ("numpy" not in p, p))
 
 
-def _lookup():
-    funcs = {}
+def openblas_libraries():
+    """The OpenBLAS libraries mapped into this process as ctypes libraries, numpy's first."""
     for path in _openblas_paths():
         try:
-            lib = ctypes.CDLL(path)
+            yield ctypes.CDLL(path)
         except OSError:
             continue
+
+
+def _lookup():
+    funcs = {}
+    for lib in openblas_libraries():
         for dtype, t, real in ((np.dtype(np.float32), "s", ctypes.c_float),
                                (np.dtype(np.float64), "d", ctypes.c_double)):
             for name in _NAMES:

@@ -6,16 +6,17 @@ alternates between the two every few tens of microseconds (GEMMs, an epilogue ke
 GEMMs, the optimizer kernel), so the pool that just finished still spins on the second
 core while the other one works there. OpenBLAS (0.3.27 and later) lets its caller run
 its jobs (``openblas_set_threads_callback_function``): `install`, called when the
-kernels are first imported (unless ``NUMBAGRAD_SHARED_BLAS_POOL=0``), sets a callback that runs them as a numba ``prange``, so
-numpy's products (numbagrad's GEMMs and any others in the process) and numba's kernels
-share one pool. Measured on the project's 2-core machine, 2 threads, PyTorch imported
-first as in the benchmarks (medians of 5-7 rounds): MNIST MLP step 1.10-1.16 -> 0.97-1.10
-ms, wide MLP step 205-212 -> 188-205 ms. Only numpy's products are covered: another copy of
+kernels are first imported (unless ``NUMBAGRAD_SHARED_BLAS_POOL=0``), sets a callback
+that runs them as a numba ``prange``, so numpy's products (numbagrad's GEMMs and any
+others in the process) and numba's kernels share one pool. Measured on the project's
+2-core machine (full benchmark runs, 2 threads): MNIST MLP step 1.16 -> 1.06 ms, wide MLP
+step 216 -> 201 ms; alone, PyTorch imported first (medians of 7 rounds of 300 steps), the
+MNIST step 1.09-1.16 -> 0.99-1.01 ms. Only numpy's products are covered: another copy of
 OpenBLAS (scipy's) keeps its threads, and so do they all after `uninstall`.
 
 Installing only around numbagrad's own products was tried and dropped: a numpy product
-of the user's in the loop then woke OpenBLAS's threads, whose spinning halved the speed
-of the GEMMs on numba's (MNIST step with one extra 128x784x256 product: 1.4 ms with
+of the user's in the loop then woke OpenBLAS's threads, whose spinning slowed the GEMMs
+on numba's several-fold (MNIST step with one extra 128x784x256 product: 1.4 ms with
 OpenBLAS's threads, 11-13 ms scoped, 1.2-1.35 ms with the callback installed for good).
 
 The jobs of one level-3 call wait on each other (each packs a panel the others read),
@@ -129,11 +130,7 @@ def _compile_callback():
 
 def _find_openblas():
     """The callback setter of numpy's OpenBLAS (None when it has none)."""
-    for path in blas._openblas_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for lib in blas.openblas_libraries():
         setter = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
         if setter is not None:
             setter.restype, setter.argtypes = None, [ctypes.c_void_p]

@@ -55,7 +55,7 @@ def test_openblas_calls_our_callback():
                     if _expected_installed() else "OpenBLAS/numba here do not allow the callback")
     import ctypes
     from numbagrad.autograd.kernels import blas
-    lib = ctypes.CDLL(blas._openblas_paths()[0])
+    lib = next(blas.openblas_libraries())
     slot = ctypes.c_void_p.in_dll(lib, "openblas_threads_callback_")
     assert slot.value == blas_threads._installed[1].address
     blas_threads.uninstall()
