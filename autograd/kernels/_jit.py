@@ -24,6 +24,7 @@ Defaults added by ``jit`` (all keep NaN/inf/-0 semantics):
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -151,16 +152,27 @@ def jit(func=None, **options):
     # FMA contraction only: keeps NaN/inf/signed-zero semantics, halves the
     # instruction count of polynomial evaluation.
     options.setdefault("fastmath", {"contract"})
-    try:
-        disp = numba.njit(**options)(func)
-    except Exception:  # numba.core.errors.NumbaError: no locator available
-        if not options.get("cache"):
-            raise
-        options["cache"] = False
-        disp = numba.njit(**options)(func)
+    disp = _cached(numba.njit, func, options)
     if wide:
         _widen_float32(disp, interleave)
     return disp
+
+
+def _cached(decorator, func, options):
+    """``decorator(**options)(func)``, again with ``cache=False`` if caching cannot be set
+    up (numba's "no locator available": a read-only package and user cache)."""
+    try:
+        return decorator(**options)(func)
+    except Exception:  # numba.core.errors.NumbaError: no locator available
+        if not options.get("cache"):
+            raise
+        return decorator(**dict(options, cache=False))(func)
+
+
+def cfunc(signature):
+    """Decorate a function as a C callback (``numba.cfunc``) of ``signature``, cached on
+    disk like `jit`'s kernels (without the cache where it cannot be set up)."""
+    return lambda func: _cached(functools.partial(numba.cfunc, signature), func, {"cache": True})
 
 
 def _widen_float32(disp, interleave=None):

@@ -41,7 +41,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import blas
-from ._jit import jit
+from ._jit import cfunc, jit
 
 __all__ = ["install", "uninstall", "installed", "install_by_default"]
 
@@ -120,16 +120,15 @@ def _run_jobs(dojob, numjobs, elsize, jobdata, arg):
 
 def _compile_callback():
     """The C callback (cached on disk like the kernels)."""
+    @cfunc(_CALLBACK_SIG)
     def run(sync, dojob, numjobs, elsize, jobdata, arg):
         _run_jobs(dojob, numjobs, elsize, jobdata, arg)
-    try:
-        return numba.cfunc(_CALLBACK_SIG, cache=True)(run)
-    except Exception:  # no cache locator (read-only install): compile without caching
-        return numba.cfunc(_CALLBACK_SIG)(run)
+    return run
 
 
 def _find_openblas():
-    """The callback setter of numpy's OpenBLAS (None when it has none)."""
+    """The callback setter of the first mapped OpenBLAS that has one, numpy's first
+    (None when none has)."""
     for lib in blas.openblas_libraries():
         setter = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
         if setter is not None:

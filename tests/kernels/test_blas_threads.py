@@ -58,6 +58,7 @@ def test_openblas_calls_our_callback():
     lib = next(blas.openblas_libraries())
     slot = ctypes.c_void_p.in_dll(lib, "openblas_threads_callback_")
     assert slot.value == blas_threads._installed[1].address
+    assert type(blas_threads._installed[1]._cache).__name__ != "NullCache"  # cached on disk
     blas_threads.uninstall()
     try:
         assert not slot.value

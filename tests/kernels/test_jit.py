@@ -14,6 +14,16 @@ def test_falls_back_to_no_cache_without_a_locator():
     assert type(g._cache).__name__ == "NullCache"
 
 
+def test_cfunc_callable_from_c_and_falls_back_to_no_cache_without_a_locator():
+    import ctypes
+    from numba import types
+    ns = {}
+    exec("def f(x):\n    return 2 * x + 1\n", ns)  # no source file: no cache locator
+    cb = _jit.cfunc(types.int64(types.int64))(ns["f"])
+    assert ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(cb.address)(20) == 41
+    assert type(cb._cache).__name__ == "NullCache"
+
+
 def test_options_and_lazy_compilation():
     def add(x, out):
         for i in range(x.shape[0]):
