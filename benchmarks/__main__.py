@@ -146,7 +146,9 @@ def main(argv=None) -> int:
     print(report.table(results))
     cpu = doc["machine"]["cpu"]
     blas = machine.numpy_blas(doc["blas"])
+    gemm = doc["machine"].get("threads", {}).get("numbagrad_gemm", "?")
     print(f"\nmachine: {cpu['model']}, {cpu['usable_cores']} cores; numpy BLAS: {blas}; "
+          f"numbagrad's GEMMs: {gemm}; "
           f"load {load_before} -> {load_after}; OpenBLAS env {doc['machine']['openblas_env']['values']}"
           + (" (unset by --unset-openblas-env)" if doc["machine"]["openblas_env"]["unset_by_flag"] else ""))
     print("cells: median ±half the IQR as % (best thread count/variant); ratios < 1 mean numbagrad is faster")

@@ -95,7 +95,8 @@ def versions() -> dict:
 
 
 def thread_facts() -> dict:
-    """Thread settings: torch's default, numba's, and the relevant environment variables."""
+    """Thread settings: torch's default, numba's, numbagrad's GEMM backend, and the relevant
+    environment variables."""
     out = {"env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                    "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
     try:
@@ -103,6 +104,12 @@ def thread_facts() -> dict:
 
         out["numba_threads"] = numba.config.NUMBA_NUM_THREADS
         out["numba_threading_layer_config"] = numba.config.THREADING_LAYER
+    except Exception:
+        pass
+    try:  # numbagrad's matrix products: MKL's (the `mkl` extra) or numpy's
+        from numbagrad.autograd.kernels import gemm
+
+        out["numbagrad_gemm"] = gemm.backend()
     except Exception:
         pass
     try:

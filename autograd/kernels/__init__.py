@@ -13,6 +13,8 @@ Public wrappers:
 * cross-entropy core: log_softmax_nll, log_softmax_nll_backward;
 * linear epilogue: bias_act (in place);
 * ``blas_threads``: numpy's OpenBLAS runs its parallel jobs on numba's pool (installed here);
+* ``gemm``: 2-D matrix products, MKL's when the ``mkl`` package is installed (``dot``,
+  loaded here);
 * vectorised elementwise math on arrays: exp, expm1, log, log1p, erf (``vmath``);
 * ``warmup()`` compiles everything ahead of use (``python -m numbagrad.autograd.kernels``).
 """
@@ -26,10 +28,13 @@ from .losses import log_softmax_nll, log_softmax_nll_backward
 from .softmax_family import log_softmax, log_softmax_backward, logsumexp, softmax, softmax_backward
 from .vmath import erf, exp, expm1, log, log1p
 from ._warmup import warmup
-from . import blas_threads
+from . import blas_threads, gemm
+from .gemm import dot
 
 # numpy's OpenBLAS runs its parallel jobs on numba's threads from now on (one pool)
 blas_threads.install_by_default()
+# products of Linear and 2-D matmul through MKL when it is installed (same pool)
+gemm.load_by_default()
 
 
 def set_parallel(enabled: bool) -> None:
@@ -56,5 +61,5 @@ __all__ = [
     "softplus", "softplus_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "logsumexp",
     "log_softmax_nll", "log_softmax_nll_backward", "bias_act", "bias_act_", "act_backward_",
-    "exp", "expm1", "log", "log1p", "erf", "warmup", "set_parallel",
+    "exp", "expm1", "log", "log1p", "erf", "dot", "warmup", "set_parallel",
 ]

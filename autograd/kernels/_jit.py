@@ -121,6 +121,25 @@ def _start_threads_spinning_briefly():
         os.environ.pop("GOMP_SPINCOUNT", None)
 
 
+def _prefer_omp_layer():
+    """Make numba try its OpenMP threading layer first (numba's own order is tbb, omp,
+    workqueue), unless ``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY`` is
+    set in the environment.
+
+    One OpenMP pool then runs numba's kernels, numpy's OpenBLAS jobs (``blas_threads``)
+    and MKL's products (``gemm``); a tbb layer would leave those two with pools of their
+    own. The ``tbb`` package is often installed without being asked for (``mkl`` depends
+    on it), and numba picks it whenever it is there.
+    """
+    if "NUMBA_THREADING_LAYER" in os.environ or "NUMBA_THREADING_LAYER_PRIORITY" in os.environ:
+        return
+    order = list(numba.config.THREADING_LAYER_PRIORITY)
+    if "omp" in order:
+        order.remove("omp")
+        numba.config.THREADING_LAYER_PRIORITY = ["omp"] + order
+
+
+_prefer_omp_layer()
 _start_threads_spinning_briefly()
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

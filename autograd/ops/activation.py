@@ -295,8 +295,9 @@ class Linear(Op):
         xd = x._data
         wd = weight._data
         if xd.ndim == 2:
-            # np.dot: np.matmul's 2-D case with less dispatch; large outputs recycled (_pool)
-            out = np.dot(xd, wd.T, out=_pool.empty((xd.shape[0], wd.shape[0]), xd.dtype)) \
+            # K.dot: MKL's gemm or np.dot (np.matmul's 2-D case with less dispatch); large
+            # outputs recycled (_pool)
+            out = K.dot(xd, wd.T, out=_pool.empty((xd.shape[0], wd.shape[0]), xd.dtype)) \
                 if xd.dtype == wd.dtype and xd.dtype in FLOATS else np.dot(xd, wd.T)
             b = bias._data if bias is not None else None
             if b is not None and out.size and out.dtype in FLOATS and b.dtype == out.dtype \
@@ -331,20 +332,20 @@ def _linear_grads(ctx, g):
     e = ctx._edges
     g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
     wd, xd = w._data, x._data
-    # np.dot: np.matmul's 2-D case with less dispatch (1.1 vs 1.4 us); large outputs
-    # recycled (_pool) when every operand has one float dtype
+    # K.dot: MKL's gemm or np.dot (np.matmul's 2-D case with less dispatch, 1.1 vs 1.4 us);
+    # large outputs recycled (_pool) when every operand has one float dtype
     pooled = g.dtype == wd.dtype == xd.dtype and g.dtype in FLOATS
     gx = None
     if e[0] is not None:
         if g.ndim != 2:
             gx = np.matmul(g, wd)
         else:
-            gx = np.dot(g, wd, out=_pool.empty((g.shape[0], wd.shape[1]), g.dtype)) \
+            gx = K.dot(g, wd, out=_pool.empty((g.shape[0], wd.shape[1]), g.dtype)) \
                 if pooled else np.dot(g, wd)
     gw = None
     if e[1] is not None:
         x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-        gw = np.dot(g2.T, x2, out=_pool.empty(wd.shape, g.dtype)) if pooled else np.dot(g2.T, x2)
+        gw = K.dot(g2.T, x2, out=_pool.empty(wd.shape, g.dtype)) if pooled else np.dot(g2.T, x2)
     gb = sum_rows(g2) if len(e) > 2 and e[2] is not None else None
     return gx, gw, gb
 
@@ -388,7 +389,7 @@ class LinearAct(Op):
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         xd, wd = x._data, weight._data
-        out = np.dot(xd, wd.T, out=_pool.empty((xd.shape[0], wd.shape[0]), xd.dtype))
+        out = K.dot(xd, wd.T, out=_pool.empty((xd.shape[0], wd.shape[0]), xd.dtype))
         if out.size:
             K.bias_act_(out, np.ascontiguousarray(bias._data), ctx.code)
         return out

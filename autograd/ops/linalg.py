@@ -1,9 +1,16 @@
-"""Matrix products. The GEMM itself is numpy's (BLAS); 1-D operands are promoted as PyTorch."""
+"""Matrix products. The GEMM itself is BLAS's: MKL's for 2-D operands when it is installed
+(``kernels.dot``), else numpy's; 1-D operands are promoted as PyTorch."""
 import numpy as np
 
 from ..function import Op
 from ..tensor import Tensor
+from ._util import kernels as K
 from ._util import reduce_to, sum_to, wrap
+
+
+def _mm(a, b):
+    """a @ b of arrays: 2-D pairs through ``kernels.dot``, batches through np.matmul."""
+    return K.dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
 
 
 class Matmul(Op):
@@ -12,7 +19,7 @@ class Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a._data, b._data)
+        return _mm(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -29,8 +36,8 @@ class Matmul(Op):
         a, b = ctx.saved_tensors
         e = ctx._edges
         ad, bd = a._data, b._data
-        ga = sum_to(np.matmul(g, np.swapaxes(bd, -1, -2)), ad.shape) if e[0] is not None else None
-        gb = sum_to(np.matmul(np.swapaxes(ad, -1, -2), g), bd.shape) if e[1] is not None else None
+        ga = sum_to(_mm(g, np.swapaxes(bd, -1, -2)), ad.shape) if e[0] is not None else None
+        gb = sum_to(_mm(np.swapaxes(ad, -1, -2), g), bd.shape) if e[1] is not None else None
         return ga, gb
 
 
