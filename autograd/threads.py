@@ -1,7 +1,8 @@
 """Thread control, as `torch.set_num_threads` / `torch.get_num_threads`.
 
 numbagrad uses threads in two places: numba's `parallel=True` kernels (large
-activations, softmax, optimizer updates) and numpy's BLAS (matrix products). On a
+activations, softmax, optimizer updates) and BLAS (matrix products: MKL's when the
+``mkl`` extra is installed, numpy's otherwise). On a
 machine whose cores are busy with other processes a 2-thread region can stall for
 milliseconds, so `set_num_threads(1)` is the robust choice there; on an idle machine
 the default (all cores) is faster for large tensors.
@@ -14,7 +15,8 @@ def set_num_threads(n):
     """Use at most `n` threads for numba kernels and BLAS in this process.
 
     `n = 1` also switches the kernels' parallel variants off entirely (no thread pool
-    is woken up). BLAS threads are limited through threadpoolctl when it is installed.
+    is woken up). numpy's BLAS threads are limited through threadpoolctl when it is
+    installed, MKL's (``kernels.gemm``) directly.
     """
     n = int(n)
     if n < 1:
@@ -25,6 +27,7 @@ def set_num_threads(n):
     from .kernels import optim_updates
 
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    kernels.gemm.set_num_threads(n)
     kernels.set_parallel(n > 1)
     if not hasattr(optim_updates, "_PARALLEL_MIN_DEFAULT"):
         optim_updates._PARALLEL_MIN_DEFAULT = optim_updates.PARALLEL_MIN

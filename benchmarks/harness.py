@@ -131,6 +131,9 @@ class ThreadControl:
             limiter = self._controller.limit(limits=threads)
             undo.append(limiter.restore_original_limits)
         try:
+            # numbagrad's kernels first: importing them picks numba's OpenMP threading
+            # layer, which numba fixes for good when its threads start (set_num_threads)
+            import numbagrad.autograd.kernels  # noqa: F401
             import numba
 
             old_nb = numba.get_num_threads()

@@ -104,6 +104,7 @@ def thread_facts() -> dict:
 
         out["numba_threads"] = numba.config.NUMBA_NUM_THREADS
         out["numba_threading_layer_config"] = numba.config.THREADING_LAYER
+        out["numba_threading_layer"] = numba.threading_layer()  # raises before threads start
     except Exception:
         pass
     try:  # numbagrad's matrix products: MKL's (the `mkl` extra) or numpy's

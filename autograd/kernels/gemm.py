@@ -46,7 +46,7 @@ from numba import types
 
 from ._jit import jit
 
-__all__ = ["dot", "backend", "load", "unload", "MKL_MIN"]
+__all__ = ["dot", "backend", "load", "unload", "set_num_threads", "get_num_threads", "MKL_MIN"]
 
 #: products of fewer multiply-adds (m * n * k) than this use ``np.dot``
 MKL_MIN = 1 << 15
@@ -143,6 +143,18 @@ def backend() -> str:
 
 
 _LAYERS = ("libmkl_intel_lp64.so", "libmkl_gnu_thread.so", "libmkl_core.so")
+
+
+def set_num_threads(n: int) -> None:
+    """Let MKL's products use at most ``n`` threads (``numbagrad.autograd.set_num_threads``
+    calls this; without it MKL follows OpenMP's count). Nothing happens without MKL."""
+    if _library is not None:
+        _library.MKL_Set_Num_Threads(int(n))
+
+
+def get_num_threads() -> int | None:
+    """MKL's thread count for the next product (None when MKL is not loaded)."""
+    return int(_library.MKL_Get_Max_Threads()) if _library is not None else None
 
 
 def _mkl_dir():
