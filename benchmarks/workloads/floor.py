@@ -127,12 +127,13 @@ class NumpyMLP:
         return loss
 
 
-def gemm_floor(batch, sizes, rng):
+def gemm_floor(batch, sizes, rng, matmul=np.matmul):
     """The GEMMs of one MLP training step alone, into preallocated outputs.
 
     Forward ``a @ W.T`` per layer, backward ``d.T @ a`` per layer and
     ``d @ W`` for every layer but the first: 3 + 5 = 8 GEMMs for three layers.
-    Returns the step callable.
+    ``matmul(a, b, out=)`` multiplies (numpy's by default; numbagrad's
+    ``kernels.dot`` for the products numbagrad itself runs). Returns the step callable.
     """
     f32 = np.float32
     Ws = [rng.standard_normal((o, i), dtype=f32) for i, o in zip(sizes[:-1], sizes[1:])]
@@ -144,10 +145,10 @@ def gemm_floor(batch, sizes, rng):
 
     def step():
         for a, W, z in zip(acts, Ws, zs):
-            np.matmul(a, W.T, out=z)
+            matmul(a, W.T, out=z)
         for i in range(len(Ws) - 1, -1, -1):
-            np.matmul(ds[i].T, acts[i], out=gWs[i])
+            matmul(ds[i].T, acts[i], out=gWs[i])
             if i > 0:
-                np.matmul(ds[i], Ws[i], out=dins[i])
+                matmul(ds[i], Ws[i], out=dins[i])
 
     return step

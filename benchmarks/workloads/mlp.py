@@ -91,6 +91,12 @@ def floor_step_factory(spec: MLPSpec, seed: int = 0):
     return lambda: net.step(x, y)
 
 
+def _ours_gemms(spec):
+    from numbagrad.autograd import kernels
+
+    return gemm_floor(spec.batch, spec.sizes, np.random.default_rng(2), matmul=kernels.dot)
+
+
 def cases(workload: str, settings) -> list:
     """One case (one training step) for the named MLP workload; wide_mlp adds the GEMM floor."""
     spec = SPECS[workload]
@@ -106,7 +112,10 @@ def cases(workload: str, settings) -> list:
             contenders.append(Contender("gemm_floor", "numpy",
                                         lambda: gemm_floor(spec.batch, spec.sizes, np.random.default_rng(2)),
                                         t, variant="8 GEMMs"))
-        extra = (("ours", "gemm_floor"), ("floor", "gemm_floor"))
+            # the same products through numbagrad's own GEMM (MKL's with the mkl extra)
+            contenders.append(Contender("ours_gemms", "numbagrad", lambda: _ours_gemms(spec), t,
+                                        variant="8 GEMMs"))
+        extra = (("ours", "gemm_floor"), ("floor", "gemm_floor"), ("ours", "ours_gemms"))
     max_rounds = None
     if workload == "wide_mlp":  # 0.15-0.5 s per step: fewer rounds
         max_rounds = 1 if settings.quick else 9
