@@ -39,7 +39,8 @@ from numba import types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import intrinsic
 
-__all__ = ["jit", "jit_pair", "maxnum", "as_float", "flat", "bitcast_to_int", "bitcast_to_float", "FLOAT_DTYPES"]
+__all__ = ["jit", "jit_pair", "cfunc", "enable_or_undo", "maxnum", "as_float", "flat", "bitcast_to_int",
+           "bitcast_to_float", "FLOAT_DTYPES"]
 
 # Inlining the same vmath overload twice into one kernel trips a pedantic
 # internal SSA check in numba ("variable ... is not in scope"); the generated
@@ -175,6 +176,16 @@ def jit(func=None, **options):
     if wide:
         _widen_float32(disp, interleave)
     return disp
+
+
+def enable_or_undo(enable, undo) -> bool:
+    """``enable()``'s result, or ``undo()`` and False when it raises: an optional speed-up
+    (``blas_threads``, ``gemm``) must never break importing the kernels."""
+    try:
+        return enable()
+    except Exception:  # pragma: no cover - a numba, OpenBLAS or MKL internal changed
+        undo()
+        return False
 
 
 def _cached(decorator, func, options):

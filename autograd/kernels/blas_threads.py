@@ -41,7 +41,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import blas
-from ._jit import cfunc, jit
+from ._jit import cfunc, enable_or_undo, jit
 
 __all__ = ["install", "uninstall", "installed", "install_by_default"]
 
@@ -175,11 +175,7 @@ def install_by_default() -> bool:
     leaves OpenBLAS its own threads (called when the kernels are first imported)."""
     if os.environ.get("NUMBAGRAD_SHARED_BLAS_POOL", "1").strip() == "0":
         return False
-    try:
-        return install()
-    except Exception:  # pragma: no cover - a numba or OpenBLAS internal changed
-        uninstall()
-        return False
+    return enable_or_undo(install, uninstall)
 
 
 if hasattr(os, "register_at_fork"):

@@ -44,7 +44,7 @@ import numpy as np
 from llvmlite import binding as llvm
 from numba import types
 
-from ._jit import jit
+from ._jit import enable_or_undo, jit
 
 __all__ = ["dot", "backend", "load", "unload", "set_num_threads", "get_num_threads", "MKL_MIN"]
 
@@ -278,11 +278,7 @@ def unload() -> None:
 
 def load_by_default() -> bool:
     """`load`; any error leaves numpy's products (called when the kernels are imported)."""
-    try:
-        return load()
-    except Exception:  # pragma: no cover - an MKL or numba internal changed
-        unload()
-        return False
+    return enable_or_undo(load, unload)
 
 
 if hasattr(os, "register_at_fork"):
