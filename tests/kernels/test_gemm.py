@@ -99,9 +99,10 @@ def test_pytorch_keeps_its_own_mkl(tmp_path, torch_first):
     assert torch_to_ours == 0
 
 
-# (m, k, n): the MNIST and wide MLP products, odd sizes, vector-shaped, just above MKL_MIN
+# (m, k, n): the MNIST and wide MLP products, odd sizes, vector-shaped, an outer product
+# (k = 1), just above MKL_MIN
 SHAPES = [(128, 784, 256), (256, 128, 784), (128, 256, 128), (512, 1024, 4096), (77, 1000, 333),
-          (1, 3000, 200), (3000, 20, 1), (32, 32, 32)]
+          (1, 3000, 200), (3000, 20, 1), (300, 1, 200), (32, 32, 32)]
 
 
 def _layouts(x):
@@ -124,6 +125,10 @@ def test_products_in_every_layout(m, k, n, dtype):
             out = np.full((m, n), np.nan, dtype)
             assert gemm.dot(aa, bb, out=out) is out
             _assert_product(out, a, b)
+            if gemm.backend() == "mkl":  # these layouts go to MKL, not to the np.dot fallback
+                direct = np.full((m, n), np.nan, dtype)
+                assert gemm._gemms[np.dtype(dtype)](aa, bb, direct), (la, lb)
+                np.testing.assert_array_equal(direct, out)
 
 
 @settings(max_examples=60, deadline=None)
