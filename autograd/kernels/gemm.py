@@ -125,16 +125,16 @@ def dot(a, b, out=None):
     """``np.dot(a, b, out=out)``; 2-D float32/float64 operands of one dtype go through
     MKL's gemm when it is loaded (see the module docstring), with ``out`` (when given)
     C-contiguous and of the result's shape and dtype."""
-    gemm = _gemms.get(a.dtype)
-    if gemm is not None and b.dtype == a.dtype and a.ndim == 2 and b.ndim == 2 \
-            and a.shape[0] * a.shape[1] * b.shape[-1] >= MKL_MIN:
-        if out is None:
-            result = np.empty((a.shape[0], b.shape[1]), a.dtype)
-            if gemm(a, b, result):
-                return result
-        elif out.dtype == a.dtype and gemm(a, b, out):
-            return out
-    return np.dot(a, b) if out is None else np.dot(a, b, out=out)
+    if b.ndim and a.size * b.shape[-1] >= MKL_MIN:  # the cheapest test first: small
+        gemm = _gemms.get(a.dtype)                  # products are np.dot's at once
+        if gemm is not None and a.ndim == 2 and b.ndim == 2 and b.dtype == a.dtype:
+            if out is None:
+                result = np.empty((a.shape[0], b.shape[1]), a.dtype)
+                if gemm(a, b, result):
+                    return result
+            elif out.dtype == a.dtype and gemm(a, b, out):
+                return out
+    return np.dot(a, b, out)
 
 
 def backend() -> str:
