@@ -124,7 +124,8 @@ def _gemm64(a, b, out):
 def dot(a, b, out=None):
     """``np.dot(a, b, out=out)``; 2-D float32/float64 operands of one dtype go through
     MKL's gemm when it is loaded (see the module docstring), with ``out`` (when given)
-    C-contiguous and of the result's shape and dtype."""
+    C-contiguous, writeable, of the result's shape and dtype and apart from the operands
+    (else numpy's rules and errors apply)."""
     if b.ndim and a.size * b.shape[-1] >= MKL_MIN:  # the cheapest test first: small
         gemm = _gemms.get(a.dtype)                  # products are np.dot's at once
         if gemm is not None and a.ndim == 2 and b.ndim == 2 and b.dtype == a.dtype:
@@ -132,7 +133,9 @@ def dot(a, b, out=None):
                 result = np.empty((a.shape[0], b.shape[1]), a.dtype)
                 if gemm(a, b, result):
                     return result
-            elif out.dtype == a.dtype and gemm(a, b, out):
+            elif out.dtype == a.dtype and out.flags.writeable and not (
+                    np.may_share_memory(out, a) or np.may_share_memory(out, b)) \
+                    and gemm(a, b, out):  # (numpy copies overlapping operands first)
                 return out
     return np.dot(a, b, out)
 

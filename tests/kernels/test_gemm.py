@@ -176,9 +176,19 @@ def test_small_products_and_other_operands_are_numpys():
     _assert_product(gemm.dot(strided, strided.T), strided, strided.T)
     v = big[0]
     np.testing.assert_allclose(gemm.dot(big, v), big.astype(np.float64) @ v, rtol=1e-4, atol=1e-3)
-    # an `out` that is not C-contiguous: numpy's rules (it rejects it)
+    # an `out` that is not C-contiguous, or read-only: numpy's rules (it rejects them)
     with pytest.raises(ValueError):
         gemm.dot(big, big.T, out=np.empty((64, 64), np.float32, order="F"))
+    frozen = np.zeros((64, 64), np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError):
+        gemm.dot(big, big.T, out=frozen)
+    assert not frozen.any()
+    # an `out` that overlaps an operand: numpy's result (it multiplies a copy)
+    square = rng.standard_normal((200, 200)).astype(np.float32)
+    expected = np.dot(square, square)
+    assert gemm.dot(square, square, out=square) is square
+    np.testing.assert_allclose(square, expected, rtol=1e-4, atol=1e-3)
 
 
 def test_shape_errors_are_numpys():
