@@ -8,7 +8,8 @@ import numpy as np
 
 def warmup(dtypes=("float32", "float64"), parallel: bool = True, verbose: bool = False) -> float:
     """Run every public kernel once per dtype on tiny inputs so all compile now (cold: tens of
-    seconds; from the cache: about a second). With ``parallel`` the ``parallel=True`` twins are
+    seconds; from the cache: about a second), and MKL's product wrappers (``gemm``) when MKL
+    is in use. With ``parallel`` the ``parallel=True`` twins are
     compiled too. Returns the seconds spent. ``python -m numbagrad.autograd.kernels`` calls this."""
     from . import activations as A
     from . import epilogue as E
@@ -41,6 +42,11 @@ def warmup(dtypes=("float32", "float64"), parallel: bool = True, verbose: bool =
                 K.log_softmax_nll_backward(loss, saved_ce, np.array([0, 1, 2]))
                 for act in E.ACTIVATIONS:
                     K.bias_act(x.copy(), x[0], act)
+                gemm = K.gemm._gemms.get(x.dtype)  # MKL's products, when loaded: one wrapper
+                if gemm is not None and not par:  # per operand layout a Linear layer uses
+                    c = np.ones((4, 2), dt)
+                    for a, b in ((x, x.T), (x.T, x), (x, c)):  # x @ W.T, g.T @ x, g @ W
+                        gemm(a, b, np.empty((a.shape[0], b.shape[1]), dt))
                 if verbose:
                     print(f"kernels {dt} {'parallel' if par else 'serial'}: {time.perf_counter() - t1:.1f} s")
     finally:

@@ -282,3 +282,13 @@ def test_omp_layer_preferred_over_tbb():
         env=dict(os.environ, NUMBA_THREADING_LAYER="tbb"))
     tbb_loads = probe.returncode == 0 and probe.stdout.strip() == "tbb"
     assert env_choice == ("tbb" if tbb_loads else "omp")
+
+
+@pytest.mark.skipif(not MKL_INSTALLED, reason="the mkl package is not installed")
+def test_warmup_compiles_the_linear_layers_products():
+    from numbagrad.autograd.kernels import warmup
+
+    warmup(dtypes=("float32", "float64"), parallel=False)
+    for fn in (gemm._gemm32, gemm._gemm64):
+        layouts = {(sig[0].layout, sig[1].layout) for sig in fn.signatures}
+        assert {("C", "F"), ("F", "C"), ("C", "C")} <= layouts  # x @ W.T, g.T @ x, g @ W
