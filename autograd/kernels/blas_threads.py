@@ -43,7 +43,7 @@ from numba.extending import intrinsic
 from . import blas
 from ._jit import cfunc, enable_or_undo, jit
 
-__all__ = ["install", "uninstall", "installed", "install_by_default"]
+__all__ = ["install", "uninstall", "installed", "install_by_default", "numba_on_openmp"]
 
 #: the callback's C signature: (sync, dojob, numjobs, jobdata_elsize, jobdata, dojob_data);
 #: pointers pass as integers
@@ -137,6 +137,13 @@ def _find_openblas():
     return None
 
 
+def numba_on_openmp() -> bool:
+    """Start numba's thread pool (if not yet: that fixes its threading layer) and say whether
+    it runs on OpenMP, the one pool the BLAS callback and MKL's products (``gemm``) share."""
+    _run_parallel(0, 0, 0, 0, 0)
+    return numba.threading_layer() == "omp"
+
+
 def install() -> bool:
     """Run numpy's OpenBLAS parallel jobs on numba's threads from now on; True when
     installed (see the module docstring for where it is not)."""
@@ -145,8 +152,7 @@ def install() -> bool:
         return True
     if numba.config.NUMBA_NUM_THREADS < 2:
         return False
-    _run_parallel(0, 0, 0, 0, 0)  # starts numba's pool (if not yet) and its threading layer
-    if numba.threading_layer() != "omp":
+    if not numba_on_openmp():
         return False
     setter = _find_openblas()
     if setter is None:

@@ -253,10 +253,8 @@ def load() -> bool:
         files = _layer_files(directory) if directory else None
         if files is None:
             return False
-        import numba
-        from .blas_threads import _run_parallel
-        _run_parallel(0, 0, 0, 0, 0)  # starts numba's pool, which fixes its threading layer
-        if numba.threading_layer() != "omp" or _mkl_mapped():
+        from .blas_threads import numba_on_openmp
+        if not numba_on_openmp() or _mkl_mapped():
             return False
         path = _group_library(directory, files)
         if path is None:
